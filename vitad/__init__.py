@@ -1,0 +1,2 @@
+"""vitad: offline voice-avatar helper for self-service laundromats."""
+__version__ = "0.1.0"

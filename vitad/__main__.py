@@ -1,0 +1,5 @@
+import sys
+
+from vitad.cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""Audio edges: the internal format, WAV files, sound devices. Conversion happens only here."""

@@ -1,0 +1,1 @@
+"""The on-screen avatar (pygame is imported only by the renderer module)."""

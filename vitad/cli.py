@@ -1,0 +1,214 @@
+"""The `vitad` command line. Every failure is one clear line on stderr, never a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from vitad.asr.fetch import DEFAULT_MODELS_DIR, VOSK_EN, FetchError, ModelSpec, fetch_model
+from vitad.audio.devices import DeviceError
+from vitad.audio.wavfile import AudioFileError, write_wav
+from vitad.config.loader import ConfigError, load_config
+from vitad.dialogue.intents import IntentsError
+from vitad.dialogue.templates import TemplateError
+from vitad.pipeline.errors import StageFailure
+
+log = logging.getLogger("vitad")
+
+# Failures that are the user's input, a missing file, or a dead device: one line, exit 1.
+EXPECTED_ERRORS = (ConfigError, AudioFileError, DeviceError, FetchError, StageFailure,
+                   IntentsError, TemplateError)
+
+
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    return load_config(Path(args.config) if getattr(args, "config", None) else None)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    path = Path(args.file) if args.file else None
+    try:
+        config = load_config(path)
+        from vitad.pipeline.engines import build_dialogue
+
+        build_dialogue(config)  # intents file + every reply template
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"{exc.source}: {problem}", file=sys.stderr)
+        print(f"{exc.source}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"{path or 'config'}: ok ({len(config.shop.machines)} machines, "
+          f"wake {', '.join(config.wake.models)}, asr {config.asr.engine})")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from vitad.simulate import simulate_files
+
+    config = _config(args)
+    result = simulate_files(config, Path(args.input), Path(args.output) if args.output else None,
+                            Path(args.events) if args.events else None,
+                            cache_dir=Path(args.cache_dir) if args.cache_dir else None)
+    turns = [e for e in result.events if e.type == "turn_end"]
+    print(f"{len(result.of_type('wake'))} wake(s), {len(turns)} turn(s) in "
+          f"{result.input_s:.1f} s of audio", file=sys.stderr)
+    return 0
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from vitad.tts.piper_engine import PiperTts
+
+    config = _config(args)
+    tts = PiperTts(config.tts, config.base_dir,
+                   Path(args.cache_dir) if args.cache_dir else None)
+    parts = []
+    for sentence in tts.speak(args.text):
+        parts += [sentence.samples, tts.pause()]
+    if not parts:
+        print("vitad say: nothing to say (text has no words)", file=sys.stderr)
+        return 1
+    write_wav(Path(args.output), np.concatenate(parts), tts.rate)
+    return 0
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from vitad.audio.devices import list_devices
+
+    devices = list_devices()
+    if not devices:
+        print("no sound devices found")
+    for d in devices:
+        kinds = ", ".join(k for k, n in (("in", d.inputs), ("out", d.outputs)) if n)
+        print(f"{d.index:3d}  {d.name}  ({kinds}, {d.default_rate:.0f} Hz)")
+    return 0
+
+
+def cmd_fetch_models(args: argparse.Namespace) -> int:
+    spec = VOSK_EN
+    if args.url or args.sha256:
+        if not (args.url and args.sha256):
+            print("vitad fetch-models: --url and --sha256 go together", file=sys.stderr)
+            return 2
+        spec = ModelSpec(args.name or spec.name, args.url, args.sha256.lower(), None)
+    path = fetch_model(spec, Path(args.dest), force=args.force)
+    print(f"installed {spec.name} at {path}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vitad.demo import run_demo
+
+    config = _config(args)
+    out = Path(args.output_dir)
+    result = run_demo(config, out)
+    for event in result.events:
+        if event.type == "degraded":
+            print(f"[degraded] {event.component}: {event.mode} ({event.detail})")  # type: ignore[attr-defined]
+        elif event.type == "wake":
+            print(f"\n{event.t:6.2f}s  wake word {event.model} ({event.score:.2f})")  # type: ignore[attr-defined]
+        elif event.type == "transcript" and event.final:  # type: ignore[attr-defined]
+            print(f"{event.t:6.2f}s  customer: {event.text!r}")  # type: ignore[attr-defined]
+        elif event.type == "intent":
+            print(f"{event.t:6.2f}s  intent:   {event.name} ({event.score:.0f}) {event.slots or ''}")  # type: ignore[attr-defined]
+        elif event.type == "reply":
+            print(f"{event.t:6.2f}s  vitad:    {event.text}")  # type: ignore[attr-defined]
+        elif event.type == "turn_end" and event.latency_s is not None:  # type: ignore[attr-defined]
+            print(f"{event.t:6.2f}s  end of speech -> first audio: {event.latency_s:.2f} s")  # type: ignore[attr-defined]
+    print(f"\nconversation: {out / 'conversation.wav'}\nreplies:      {out / 'replies.wav'}"
+          f"\nevents:       {out / 'events.jsonl'}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from vitad.daemon import run_daemon
+
+    return run_daemon(Path(args.config) if args.config else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vitad", description="Offline laundromat voice helper")
+    parser.add_argument("--log-level", default="info",
+                        choices=["debug", "info", "warning", "error"])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the daemon until SIGTERM/SIGINT")
+    p.add_argument("--config", help="config file (default /etc/vitad/vitad.toml)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("simulate", help="run the real pipeline over a WAV file")
+    p.add_argument("--config")
+    p.add_argument("--input", required=True, help="input WAV (any rate/channels)")
+    p.add_argument("--output", help="reply audio WAV")
+    p.add_argument("--events", help="events as JSON lines")
+    p.add_argument("--cache-dir", help="TTS cache folder (default from config)")
+    p.set_defaults(func=cmd_simulate)
+
+    p = sub.add_parser("say", help="synthesize TEXT with the configured voice")
+    p.add_argument("text")
+    p.add_argument("--output", required=True)
+    p.add_argument("--config")
+    p.add_argument("--cache-dir")
+    p.set_defaults(func=cmd_say)
+
+    p = sub.add_parser("check-config", help="validate a config file (all problems at once)")
+    p.add_argument("file", nargs="?")
+    p.set_defaults(func=cmd_check_config)
+
+    p = sub.add_parser("devices", help="list sound devices (names to use in [audio])")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("fetch-models", help="download the Vosk English model (sha256-pinned)")
+    p.add_argument("--dest", default=str(DEFAULT_MODELS_DIR))
+    p.add_argument("--url", help="alternative archive URL (needs --sha256)")
+    p.add_argument("--sha256", help="expected sha256 of the archive at --url")
+    p.add_argument("--name", help="model folder name for --url")
+    p.add_argument("--force", action="store_true", help="replace an installed model")
+    p.set_defaults(func=cmd_fetch_models)
+
+    p = sub.add_parser("demo", help="a scripted conversation through the real pipeline")
+    p.add_argument("--config")
+    p.add_argument("--output-dir", default="demo-out")
+    p.set_defaults(func=cmd_demo)
+
+    for add in _extra_commands():
+        add(sub)
+    return parser
+
+
+def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    """Commands owned by other packages (avatar screenshot, operator commands)."""
+    return []
+
+
+def _setup_logging(level: str) -> None:
+    try:
+        from vitad.runtime.logsetup import setup_logging
+    except ImportError:
+        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+        return
+    setup_logging(level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.log_level)
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"vitad: {exc.source}: {problem}", file=sys.stderr)
+        return 1
+    except EXPECTED_ERRORS as exc:
+        message = exc.message if isinstance(exc, StageFailure) else str(exc)
+        print(f"vitad {args.command}: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,145 @@
+"""The vitad.toml schema.
+
+pydantic is used (rather than hand-written ``if``s) because it validates the whole document
+in one pass and reports *every* problem with its key path, which ``vitad check-config`` and
+hot reload both need. Every model forbids unknown keys so a typo is an error, not a silently
+ignored setting. Each subsystem that owns a section may define it in its own module.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from vitad.avatar.settings import AvatarSettings
+from vitad.runtime.settings import PrivacySettings, RuntimeSettings
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Machine(Section):
+    """One machine type in the shop (e.g. the big washer)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    kind: Literal["washer", "dryer", "other"]
+    name: str = Field(min_length=1)
+    aliases: list[str] = Field(default_factory=list)
+    price: str = Field(min_length=1, description="as spoken, e.g. '6 dollars 50'")
+    cycle_minutes: Annotated[int, Field(ge=1, le=240)]
+    numbers: list[int] = Field(default_factory=list, description="machine numbers on the floor")
+
+
+class Hours(Section):
+    open: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")] = "06:00"
+    close: Annotated[str, Field(pattern=r"^([01]\d|2[0-4]):[0-5]\d$")] = "23:00"
+    spoken: str = Field("every day from 6 in the morning to 11 at night", min_length=1)
+    last_wash: str = ""
+
+
+class Shop(Section):
+    """The shop's facts: written once, used by every answer template and the attract screen."""
+
+    name: str = Field("Bubbles Laundromat", min_length=1)
+    phone: str = Field("555-0142", min_length=3)
+    phone_spoken: str = ""
+    address: str = ""
+    hours: Hours = Hours()
+    payment: list[str] = Field(default_factory=lambda: ["coins", "cards", "phone tap"])
+    change_machine: str = ""
+    supplies: str = "Detergent and dryer sheets are sold in the vending machine by the door."
+    lost_and_found: str = "Found items are kept in the blue box under the counter for 30 days."
+    rules: list[str] = Field(default_factory=list)
+    how_to_use: str = ""
+    machines: list[Machine] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_machine_ids(self) -> Shop:
+        ids = [m.id for m in self.machines]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"machine ids must be unique, repeated: {', '.join(dupes)}")
+        return self
+
+
+class AudioSettings(Section):
+    input: str = Field(
+        "default",
+        description="'default', a device name (substring match), or 'wav:PATH'",
+        min_length=1,
+    )
+    output: str = Field("default", description="'default', a device name, 'null' or 'wav:PATH'")
+    chunk_ms: Annotated[int, Field(ge=10, le=160)] = 80
+    input_gain: Annotated[float, Field(gt=0, le=20)] = 1.0
+    volume: Annotated[float, Field(ge=0, le=2)] = 1.0
+    max_queue_chunks: Annotated[int, Field(ge=4, le=1000)] = 50
+
+
+class WakeSettings(Section):
+    models: list[str] = Field(default_factory=lambda: ["hey_jarvis"], min_length=1)
+    threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    refractory_s: Annotated[float, Field(ge=0, le=30)] = 2.0
+    noise_suppression: Annotated[int, Field(ge=0, le=4)] = 0
+    barge_in: bool = True
+    playback_tail_s: Annotated[float, Field(ge=0, le=3)] = 0.3
+    phrase_words: list[str] = Field(
+        default_factory=lambda: ["hey", "jarvis", "alexa", "mycroft"],
+        description="words stripped from the start of a transcript (the wake phrase tail)",
+    )
+
+
+class ListenSettings(Section):
+    preroll_s: Annotated[float, Field(ge=0, le=3)] = 0.6
+    hangover_s: Annotated[float, Field(ge=0.1, le=3)] = 0.5
+    max_utterance_s: Annotated[float, Field(ge=1, le=60)] = 10.0
+    no_speech_timeout_s: Annotated[float, Field(ge=0.5, le=30)] = 5.0
+    vad_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+
+
+class AsrSettings(Section):
+    engine: Literal["vosk", "pocketsphinx"] = "vosk"
+    vosk_model: Path = Path("/usr/share/vitad/models/vosk-model-small-en-us-0.15")
+    use_grammar: bool = Field(
+        False, description="restrict Vosk to the dialogue vocabulary (small models only)"
+    )
+    partials: bool = True
+
+
+class DialogueSettings(Section):
+    intents: Path = Path("intents.en.toml")
+    min_score: Annotated[float, Field(ge=0, le=100)] = 68.0
+    session_timeout_s: Annotated[float, Field(ge=5, le=3600)] = 90.0
+    max_sessions: Annotated[int, Field(ge=1, le=10000)] = 16
+
+
+class TtsSettings(Section):
+    voice: str = Field("joe", description="'joe' (bundled) or a path to a Piper .onnx voice")
+    length_scale: Annotated[float, Field(gt=0.3, le=3)] = 1.0
+    cache_dir: Path = Path("/var/cache/vitad/tts")
+    cache_max_mb: Annotated[float, Field(ge=0, le=10000)] = 64.0
+    sentence_pause_s: Annotated[float, Field(ge=0, le=2)] = 0.15
+
+    @field_validator("voice")
+    @classmethod
+    def _voice_form(cls, v: str) -> str:
+        if v != "joe" and not v.endswith(".onnx"):
+            raise ValueError("expected 'joe' or a path to a Piper .onnx voice file")
+        return v
+
+
+class Config(Section):
+    shop: Shop = Shop()
+    audio: AudioSettings = AudioSettings()
+    wake: WakeSettings = WakeSettings()
+    listen: ListenSettings = ListenSettings()
+    asr: AsrSettings = AsrSettings()
+    dialogue: DialogueSettings = DialogueSettings()
+    tts: TtsSettings = TtsSettings()
+    avatar: AvatarSettings = AvatarSettings()
+    runtime: RuntimeSettings = RuntimeSettings()
+    privacy: PrivacySettings = PrivacySettings()
+    # Where the file came from; relative paths (intents, models) resolve against it.
+    base_dir: Path = Field(Path("."), exclude=True)

@@ -1,0 +1,1 @@
+"""Laundromat dialogue: intents from TOML, fuzzy matching, slots, templates, sessions."""

@@ -1,0 +1,1 @@
+"""Listening and answering: wake word, endpointing, the turn orchestrator."""

@@ -1,0 +1,189 @@
+"""Wake word → pre-roll → streaming ASR with VAD endpointing. One thread feeds it in order.
+
+Every buffer is bounded: the pre-roll ring holds ``preroll_s`` of audio, an utterance is cut
+at ``max_utterance_s``, and nothing else accumulates audio.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from vitad import events as ev
+from vitad.asr.base import Recognizer, RecognizerStream
+from vitad.audio.format import AudioChunk
+from vitad.config.schema import ListenSettings, WakeSettings
+from vitad.dialogue.text import normalize, strip_leading_words
+from vitad.pipeline.endpoint import VAD_FRAME, Endpoint, Endpointer, SpeechProbability
+from vitad.pipeline.wake import Detection, WakeDetector
+
+log = logging.getLogger(__name__)
+
+_turn_counter = itertools.count(1)
+
+
+def new_turn_id() -> str:
+    return f"{time.strftime('%H%M%S')}-{next(_turn_counter)}"
+
+
+@dataclass(frozen=True)
+class Utterance:
+    turn_id: str
+    text: str
+    engine: str
+    endpoint: Endpoint
+    decided_wall: float  # perf_counter() when the endpoint was decided (latency accounting)
+    asr_s: float  # wall time spent finishing recognition after the endpoint
+
+
+class Listener:
+    """Feed input chunks; publishes wake/listening/transcript/speech_end events.
+
+    ``gate(t)`` tells whether our own reply is (or just was) playing at input time ``t``.
+    While it is, a wake detection only counts if ``barge_in(detection, t)`` accepts it.
+    """
+
+    def __init__(
+        self,
+        wake_settings: WakeSettings,
+        listen_settings: ListenSettings,
+        wake: WakeDetector,
+        vad: SpeechProbability,
+        recognizer: Recognizer,
+        bus: ev.EventBus,
+        on_utterance: Callable[[Utterance], None],
+        gate: Callable[[float], bool] = lambda t: False,
+        barge_in: Callable[[Detection, float], bool] = lambda d, t: False,
+        partials: bool = True,
+    ) -> None:
+        self.wake_settings = wake_settings
+        self.settings = listen_settings
+        self.wake = wake
+        self.vad = vad
+        self.recognizer = recognizer
+        self.bus = bus
+        self.on_utterance = on_utterance
+        self.gate = gate
+        self.barge_in = barge_in
+        self.partials = partials
+        self._ring: deque[AudioChunk] = deque()
+        self._vad_pending = np.zeros(0, dtype=np.int16)
+        self._vad_clock = 0.0
+        self._turn: _Turn | None = None
+        self.ignored_self_wakes = 0
+
+    @property
+    def listening(self) -> bool:
+        return self._turn is not None
+
+    def feed(self, chunk: AudioChunk) -> None:
+        self._remember(chunk)
+        detection = self.wake.feed(chunk.samples, chunk.end)
+        if self._turn is None:
+            if detection is not None and self._accept_wake(detection, chunk.end):
+                self._start_turn(detection, chunk.end)
+            return
+        self._turn.stream.accept(chunk.samples)
+        self._run_vad(chunk)
+
+    def _accept_wake(self, detection: Detection, t: float) -> bool:
+        if not self.gate(t):
+            return True
+        if self.wake_settings.barge_in and self.barge_in(detection, t):
+            return True
+        self.ignored_self_wakes += 1
+        log.info("wake: ignored %s (%.2f) during our own playback", detection.model,
+                 detection.score)
+        return False
+
+    def _remember(self, chunk: AudioChunk) -> None:
+        self._ring.append(chunk)
+        keep = max(self.settings.preroll_s, 0.1)
+        while self._ring and chunk.end - self._ring[0].end > keep:
+            self._ring.popleft()
+
+    def _start_turn(self, detection: Detection, t: float) -> None:
+        turn_id = new_turn_id()
+        playing = self.gate(t)
+        self.bus.publish(ev.Wake(t, detection.model, round(detection.score, 3), barge_in=playing))
+        self.bus.publish(ev.Listening(t, turn_id))
+        self._turn = _Turn(turn_id, self.recognizer.start(), Endpointer(self.settings, start=t),
+                           wake_t=t)
+        self.vad.reset()
+        self._vad_pending = np.zeros(0, dtype=np.int16)
+        preroll = list(self._ring)
+        self._vad_clock = preroll[0].timestamp if preroll else t
+        # The pre-roll (which includes the chunk that fired) goes to the recognizer so a
+        # question spoken straight after the wake word is not clipped. The VAD also hears it,
+        # to warm up, but speech before the wake fired does not start the utterance.
+        for chunk in preroll:
+            self._turn.stream.accept(chunk.samples)
+            self._run_vad(chunk)
+            if self._turn is None:
+                return
+
+    def _run_vad(self, chunk: AudioChunk) -> None:
+        turn = self._turn
+        assert turn is not None
+        data = np.concatenate([self._vad_pending, chunk.samples])
+        usable = len(data) - len(data) % VAD_FRAME
+        self._vad_pending = data[usable:]
+        for i in range(0, usable, VAD_FRAME):
+            probability = self.vad(data[i : i + VAD_FRAME])
+            start = self._vad_clock
+            self._vad_clock += VAD_FRAME / 16000
+            if self._vad_clock <= turn.wake_t:
+                continue
+            endpoint = turn.endpointer.update(probability, start, self._vad_clock)
+            if endpoint is not None and self._finish_or_continue(endpoint):
+                return
+        if self.partials:
+            text = self._clean(turn.stream.partial())
+            if text != turn.last_partial:
+                turn.last_partial = text
+                self.bus.publish(ev.Transcript(chunk.end, turn.turn_id, text, final=False,
+                                               engine=self.recognizer.name))
+
+    def _clean(self, text: str) -> str:
+        return strip_leading_words(normalize(text), self.wake_settings.phrase_words)
+
+    def _finish_or_continue(self, endpoint: Endpoint) -> bool:
+        """End the turn, or keep listening if all we heard so far was the wake phrase."""
+        turn = self._turn
+        assert turn is not None
+        if (
+            endpoint.reason == "silence"
+            and not self._clean(turn.stream.partial())
+            and endpoint.decided_at - turn.wake_t < self.settings.no_speech_timeout_s
+        ):
+            # Only the tail of "hey jarvis" was voiced: wait for the actual question.
+            turn.endpointer = Endpointer(self.settings, start=turn.wake_t)
+            return False
+        decided_wall = time.perf_counter()
+        text = self._clean(turn.stream.finish())
+        asr_s = time.perf_counter() - decided_wall
+        self._turn = None
+        self.wake.reset()
+        self.bus.publish(ev.SpeechEnd(endpoint.speech_end, turn.turn_id, endpoint.reason,
+                                      endpoint.decided_at))
+        self.bus.publish(ev.Transcript(endpoint.decided_at, turn.turn_id, text, final=True,
+                                       engine=self.recognizer.name))
+        self.on_utterance(Utterance(turn.turn_id, text, self.recognizer.name, endpoint,
+                                    decided_wall, asr_s))
+        return True
+
+
+class _Turn:
+    def __init__(self, turn_id: str, stream: RecognizerStream, endpointer: Endpointer,
+                 wake_t: float) -> None:
+        self.turn_id = turn_id
+        self.stream = stream
+        self.endpointer = endpointer
+        self.wake_t = wake_t
+        self.last_partial = ""

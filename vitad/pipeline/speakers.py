@@ -1,0 +1,278 @@
+"""Speakers: where reply audio goes, and when (the clock that latency is measured on).
+
+* :class:`TimelineSpeaker` (simulate): synthesizes at once and places the reply on the input
+  audio's clock, offset by the real wall time the work took, so measured latencies are true.
+* :class:`LiveSpeaker` (daemon): a worker thread synthesizing sentence *n+1* while sentence
+  *n* plays on a device; stoppable between 40 ms blocks (barge-in).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+import numpy as np
+
+from vitad import events as ev
+from vitad.audio.format import INTERNAL_RATE, mouth_level, resample
+from vitad.pipeline.errors import TtsFailure
+from vitad.pipeline.listener import Utterance
+from vitad.tts.piper_engine import PiperTts
+
+log = logging.getLogger(__name__)
+
+MOUTH_BLOCK_S = 0.04
+REFERENCE_KEEP_S = 3.0
+
+
+class AudioSink(Protocol):
+    def write(self, samples: np.ndarray) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _turn_end(t: float, utt: Utterance, intent: str, first_audio_t: float | None) -> ev.TurnEnd:
+    outcome = "fallback" if intent == "fallback" else "answered"
+    latency = None if first_audio_t is None else round(first_audio_t - utt.endpoint.speech_end, 3)
+    return ev.TurnEnd(t, utt.turn_id, outcome=outcome, intent=intent, latency_s=latency)
+
+
+class TimelineSpeaker:
+    """Reply audio on the input clock: the simulate output WAV and the playback gate.
+
+    Synthesis happens at once, but the events it causes (audio_out_start, speaking, mouth,
+    audio_out_end, turn_end) are *scheduled* at their playback times and released by
+    :meth:`release` as the input clock reaches them, so the event stream stays in time order
+    and a barge-in can cut a reply that has not finished "playing".
+    """
+
+    def __init__(self, tts: PiperTts | None, bus: ev.EventBus, tail_s: float = 0.3,
+                 mouth_events: bool = False) -> None:
+        self.tts = tts
+        self.bus = bus
+        self.tail_s = tail_s
+        self.mouth_events = mouth_events
+        self.rate = tts.rate if tts else 22050
+        self._placed: list[tuple[float, np.ndarray]] = []  # (start t, samples)
+        self._pending: list[ev.Event] = []
+        self._turn_info: dict[str, tuple[Utterance, str, float | None]] = {}
+        self.playing_until = -1.0
+
+    def is_playing(self, t: float) -> bool:
+        return t < self.playing_until + self.tail_s
+
+    def say(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
+        t0 = utt.endpoint.decided_at
+        if self.tts is None:  # captions only
+            self._schedule(_turn_end(t0, utt, intent, None))
+            return
+        cursor = max(t0, self.playing_until)
+        first_t: float | None = None
+        try:
+            for sentence in self.tts.speak(text):
+                ready_t = t0 + (time.perf_counter() - utt.decided_wall)
+                start = max(cursor, ready_t)
+                if first_t is None:
+                    first_t = start
+                    self._schedule(ev.AudioOutStart(start, turn_id, cached=sentence.cached))
+                self._schedule(ev.SpeakingSentence(start, turn_id, sentence.text))
+                self._placed.append((start, sentence.samples))
+                if self.mouth_events:
+                    block = int(self.rate * MOUTH_BLOCK_S)
+                    for i in range(0, len(sentence.samples), block):
+                        level = mouth_level(sentence.samples[i : i + block])
+                        self._schedule(ev.MouthLevel(start + i / self.rate, level))
+                cursor = start + len(sentence.samples) / self.rate
+                self.playing_until = cursor
+                cursor += self.tts.settings.sentence_pause_s
+        except TtsFailure as exc:
+            self.bus.publish(ev.StageError(t0, "tts", exc.code, exc.message, turn_id))
+        end_t = max(self.playing_until, t0)
+        self._turn_info[turn_id] = (utt, intent, first_t)
+        self._schedule(ev.AudioOutEnd(end_t, turn_id))
+        self._schedule(_turn_end(end_t, utt, intent, first_t))
+
+    def _schedule(self, event: ev.Event) -> None:
+        self._pending.append(event)
+        self._pending.sort(key=lambda e: e.t)  # stable: same-time events keep their order
+
+    def release(self, t: float | None = None) -> None:
+        """Publish scheduled events due at input time ``t`` (all of them when None)."""
+        while self._pending and (t is None or self._pending[0].t <= t):
+            self.bus.publish(self._pending.pop(0))
+
+    def stop(self, t: float) -> None:
+        """Barge-in at input time ``t``: cut reply audio and close the interrupted turns."""
+        self.release(t)
+        cut_turns = {getattr(e, "turn_id", None) for e in self._pending} - {None}
+        self._pending = [e for e in self._pending if e.t <= t]
+        for turn_id in sorted(t_ for t_ in cut_turns if t_ in self._turn_info):
+            utt, intent, first_t = self._turn_info.pop(turn_id)
+            first = first_t if first_t is not None and first_t <= t else None
+            self._schedule(ev.AudioOutEnd(t, turn_id, interrupted=True))
+            self._schedule(_turn_end(t, utt, intent, first))
+        kept = []
+        for start, samples in self._placed:
+            if start < t:
+                kept.append((start, samples[: int((t - start) * self.rate)]))
+        self._placed = kept
+        self.playing_until = min(self.playing_until, t)
+
+    def reference(self, t: float, window_s: float = 2.5) -> np.ndarray:
+        """What we were playing during [t - window, t], at 16 kHz (for the self-voice check)."""
+        n = int(window_s * self.rate)
+        out = np.zeros(n, dtype=np.int16)
+        begin = t - window_s
+        for start, samples in self._placed:
+            offset = int(round((start - begin) * self.rate))
+            lo, hi = max(offset, 0), min(offset + len(samples), n)
+            if lo < hi:
+                out[lo:hi] = samples[lo - offset : hi - offset]
+        return resample(out, self.rate, INTERNAL_RATE)
+
+    def render(self, duration_s: float) -> np.ndarray:
+        """The whole output track: replies where they played, silence elsewhere."""
+        end = max([duration_s, *(s + len(a) / self.rate for s, a in self._placed)])
+        track = np.zeros(int(end * self.rate) + 1, dtype=np.int16)
+        for start, samples in self._placed:
+            i = int(round(start * self.rate))
+            track[i : i + len(samples)] = samples[: len(track) - i]
+        return track
+
+
+class LiveSpeaker:
+    """A worker thread that speaks replies on a real (or null/file) output.
+
+    Bounded work queue (newest reply wins: an old unanswered reply is dropped and counted).
+    ``stop_speaking()`` interrupts within one block. ``reference()`` returns the last few
+    seconds that were played, for the self-voice check.
+    """
+
+    def __init__(self, tts: PiperTts | None, sink: AudioSink | None, bus: ev.EventBus,
+                 clock: Callable[[], float], volume: float = 1.0, tail_s: float = 0.3,
+                 heartbeat: Callable[[], None] = lambda: None, realtime: bool = True) -> None:
+        self.tts = tts
+        self.sink = sink
+        self.bus = bus
+        self.clock = clock
+        self.volume = volume
+        self.tail_s = tail_s
+        self.heartbeat = heartbeat
+        self.realtime = realtime
+        self.rate = tts.rate if tts else 22050
+        self._queue: queue.Queue[tuple[str, str, Utterance, str] | None] = queue.Queue(maxsize=2)
+        self._interrupt = threading.Event()
+        self._playing = threading.Event()
+        self._last_audio_at = -1e9
+        self._reference: deque[np.ndarray] = deque(
+            maxlen=int(REFERENCE_KEEP_S / MOUTH_BLOCK_S))
+        self.dropped = 0
+        self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
+        self._stopped = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stopped.set()
+        self._interrupt.set()
+        try:
+            self._queue.put_nowait(None)
+        except queue.Full:
+            pass
+        self._thread.join(timeout=5)
+
+    def is_playing(self, t: float | None = None) -> bool:
+        return self._playing.is_set() or time.monotonic() - self._last_audio_at < self.tail_s
+
+    def say(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
+        item = (turn_id, text, utt, intent)
+        while True:
+            try:
+                self._queue.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self.dropped += 1
+                except queue.Empty:
+                    pass
+
+    def stop_speaking(self) -> None:
+        self._interrupt.set()
+
+    def reference(self, t: float = 0.0, window_s: float = 2.5) -> np.ndarray:
+        blocks = list(self._reference)
+        if not blocks:
+            return np.zeros(0, dtype=np.int16)
+        return resample(np.concatenate(blocks), self.rate, INTERNAL_RATE)
+
+    def _run(self) -> None:
+        while not self._stopped.is_set():
+            self.heartbeat()
+            try:
+                item = self._queue.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            if item is None:
+                return
+            self._interrupt.clear()
+            try:
+                self._speak(*item)
+            except Exception as exc:  # never let one reply kill the speaker thread
+                log.exception("speaker failed")
+                self.bus.publish(ev.StageError(self.clock(), "audio_out", "audio_out.failed",
+                                               str(exc), item[0]))
+            finally:
+                self._playing.clear()
+
+    def _speak(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
+        if self.tts is None:
+            self.bus.publish(_turn_end(self.clock(), utt, intent, None))
+            return
+        first_t: float | None = None
+        interrupted = False
+        block = int(self.rate * MOUTH_BLOCK_S)
+        try:
+            for sentence in self.tts.speak(text):
+                if self._interrupt.is_set():
+                    interrupted = True
+                    break
+                self.heartbeat()
+                samples = sentence.samples
+                if self.volume != 1.0:
+                    samples = np.clip(samples * self.volume, -32768, 32767).astype(np.int16)
+                if first_t is None:
+                    first_t = self.clock()
+                    self.bus.publish(ev.AudioOutStart(first_t, turn_id, cached=sentence.cached))
+                self._playing.set()
+                self.bus.publish(ev.SpeakingSentence(self.clock(), turn_id, sentence.text))
+                for i in range(0, len(samples), block):
+                    if self._interrupt.is_set():
+                        interrupted = True
+                        break
+                    part = samples[i : i + block]
+                    self.bus.publish(ev.MouthLevel(self.clock(), mouth_level(part)))
+                    self._write(part)
+                    self._reference.append(part)
+                    self._last_audio_at = time.monotonic()
+                    self.heartbeat()
+                if interrupted:
+                    break
+                self._write(self.tts.pause())
+        except TtsFailure as exc:
+            self.bus.publish(ev.StageError(self.clock(), "tts", exc.code, exc.message, turn_id))
+        self.bus.publish(ev.MouthLevel(self.clock(), 0.0))
+        self.bus.publish(ev.AudioOutEnd(self.clock(), turn_id, interrupted=interrupted))
+        self.bus.publish(_turn_end(self.clock(), utt, intent, first_t))
+
+    def _write(self, samples: np.ndarray) -> None:
+        if self.sink is not None:
+            self.sink.write(samples)
+        elif self.realtime:
+            time.sleep(len(samples) / self.rate)

