@@ -113,7 +113,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         elif event.type == "transcript" and event.final:  # type: ignore[attr-defined]
             print(f"{event.t:6.2f}s  customer: {event.text!r}")  # type: ignore[attr-defined]
         elif event.type == "intent":
-            print(f"{event.t:6.2f}s  intent:   {event.name} ({event.score:.0f}) {event.slots or ''}")  # type: ignore[attr-defined]
+            slots = event.slots or ""  # type: ignore[attr-defined]
+            print(f"{event.t:6.2f}s  intent:   {event.name} ({event.score:.0f}) {slots}")  # type: ignore[attr-defined]
         elif event.type == "reply":
             print(f"{event.t:6.2f}s  vitad:    {event.text}")  # type: ignore[attr-defined]
         elif event.type == "turn_end" and event.latency_s is not None:  # type: ignore[attr-defined]
@@ -181,7 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Commands owned by other packages (avatar screenshot, operator commands)."""
-    return []
+    from vitad.avatar import screenshot_cli
+    from vitad.runtime import ops_cli
+
+    return [screenshot_cli.add_parser, ops_cli.add_parsers]
 
 
 def _setup_logging(level: str) -> None:

@@ -55,6 +55,8 @@ def simulate(
 ) -> SimulationResult:
     """Run the pipeline over 16 kHz mono int16 ``samples``."""
     engines = engines or load_engines(config, cache_dir=cache_dir)
+    engines.wake.restart_clock()
+    engines.dialogue.reset_sessions()
     bus = ev.EventBus()
     result = SimulationResult(input_s=len(samples) / 16000)
 

@@ -75,7 +75,7 @@ class VoskRecognizer:
         if not self._use_grammar:
             return
         words = sorted({w for p in phrases for w in p.lower().split()})
-        self._grammar = json.dumps([*phrases, " ".join(words), "[unk]"])
+        self._grammar = json.dumps([*phrases, " ".join(words), "[unk]"], ensure_ascii=False)
 
     def start(self) -> VoskStream:
         if self._grammar is not None:

@@ -68,7 +68,9 @@ class StreamResampler:
         self.rate_in = rate_in
         self.rate_out = rate_out
         self._stream = (
-            soxr.ResampleStream(rate_in, rate_out, 1, dtype="int16") if rate_in != rate_out else None
+            soxr.ResampleStream(rate_in, rate_out, 1, dtype="int16")
+            if rate_in != rate_out
+            else None
         )
 
     def process(self, block: np.ndarray, last: bool = False) -> np.ndarray:

@@ -43,6 +43,10 @@ class Dialogue:
         self._base_vars = self._shop_variables()
         self.check_templates()
 
+    def reset_sessions(self) -> None:
+        """Forget every conversation (a new simulation starts its clock at zero)."""
+        self.sessions = SessionStore(self.sessions.timeout_s, self.sessions.max_sessions)
+
     def vocabulary(self) -> list[str]:
         """Phrases for an ASR grammar: every example, keyword, kind word and machine name."""
         words: list[str] = []
@@ -67,7 +71,8 @@ class Dialogue:
             and self.intents.intents[session.last_intent].follow_up
             and not slots.empty
             and len(normalize(text, self.intents.tokenize).split()) <= FOLLOW_UP_MAX_TOKENS
-            and (intent == "fallback" or score < FOLLOW_UP_SCORE or self._sounds_like_follow_up(text))
+            and (intent == "fallback" or score < FOLLOW_UP_SCORE
+                 or self._sounds_like_follow_up(text))
         ):
             intent, score, follow_up = session.last_intent, FOLLOW_UP_SCORE, True
         reply = self._reply(self.intents.intents[intent], slots)

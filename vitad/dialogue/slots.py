@@ -55,7 +55,8 @@ class SlotExtractor:
         if machine is not None and kind is None:
             kind = machine.kind
         # "the small one" names a machine, not machine number one.
-        number = self._find_number(query.replace(alias, " " * len(alias)) if alias else query, kind_pos)
+        without_alias = query.replace(alias, " " * len(alias)) if alias else query
+        number = self._find_number(without_alias, kind_pos)
         return Slots(kind=kind, machine=machine, number=number)
 
     def _find_kind(self, query: str) -> tuple[str | None, int]:

@@ -147,7 +147,8 @@ class Listener:
             text = self._clean(turn.stream.partial())
             if text != turn.last_partial:
                 turn.last_partial = text
-                self.bus.publish(ev.Transcript(chunk.end, turn.turn_id, text, final=False,
+                t = max(chunk.end, turn.wake_t)  # pre-roll chunks are replayed at wake time
+                self.bus.publish(ev.Transcript(t, turn.turn_id, text, final=False,
                                                engine=self.recognizer.name))
 
     def _clean(self, text: str) -> str:

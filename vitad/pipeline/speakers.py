@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -129,7 +130,7 @@ class TimelineSpeaker:
         out = np.zeros(n, dtype=np.int16)
         begin = t - window_s
         for start, samples in self._placed:
-            offset = int(round((start - begin) * self.rate))
+            offset = round((start - begin) * self.rate)
             lo, hi = max(offset, 0), min(offset + len(samples), n)
             if lo < hi:
                 out[lo:hi] = samples[lo - offset : hi - offset]
@@ -140,7 +141,7 @@ class TimelineSpeaker:
         end = max([duration_s, *(s + len(a) / self.rate for s, a in self._placed)])
         track = np.zeros(int(end * self.rate) + 1, dtype=np.int16)
         for start, samples in self._placed:
-            i = int(round(start * self.rate))
+            i = round(start * self.rate)
             track[i : i + len(samples)] = samples[: len(track) - i]
         return track
 
@@ -181,10 +182,8 @@ class LiveSpeaker:
     def close(self) -> None:
         self._stopped.set()
         self._interrupt.set()
-        try:
+        with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
-        except queue.Full:
-            pass
         self._thread.join(timeout=5)
 
     def is_playing(self, t: float | None = None) -> bool:

@@ -106,6 +106,12 @@ class WakeDetector:
         """Forget recent scores (after a turn) so one wake word cannot fire twice."""
         self._model.reset()  # type: ignore[attr-defined]
 
+    def restart_clock(self) -> None:
+        """A new audio stream starts at t=0 (a new simulation, a reopened microphone)."""
+        self.reset()
+        self._pending = np.zeros(0, dtype=np.int16)
+        self._refractory_until = -1.0
+
 
 class SelfVoiceCheck:
     """Would the wake detector fire on what *we* just played?

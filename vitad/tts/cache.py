@@ -8,6 +8,7 @@ cannot be written disables caching with one log line; synthesis still works.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -29,8 +30,8 @@ class AudioCache:
         if self.enabled:
             try:
                 directory.mkdir(parents=True, exist_ok=True)
-                probe = tempfile.NamedTemporaryFile(dir=directory, delete=True)
-                probe.close()
+                with tempfile.NamedTemporaryFile(dir=directory):
+                    pass
             except OSError as exc:
                 log.warning("tts cache disabled: cannot write %s (%s)", directory, exc.strerror)
                 self.enabled = False
@@ -61,6 +62,7 @@ class AudioCache:
     def put(self, key: str, samples: np.ndarray) -> None:
         if not self.enabled or samples.nbytes > self.max_bytes:
             return
+        tmp: str | None = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
@@ -68,10 +70,9 @@ class AudioCache:
             os.replace(tmp, self.directory / f"{key}.pcm")
         except OSError as exc:
             log.warning("tts cache: cannot store entry (%s)", exc.strerror)
-            try:
-                os.unlink(tmp)
-            except (OSError, UnboundLocalError):
-                pass
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
             return
         self._evict()
 

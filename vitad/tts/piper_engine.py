@@ -57,7 +57,8 @@ class PiperTts:
         try:
             self._voice = PiperVoice.load(model, config_path=config)
         except Exception as exc:
-            raise TtsFailure("voice_unreadable", f"cannot load Piper voice {model}: {exc}") from None
+            raise TtsFailure("voice_unreadable",
+                             f"cannot load Piper voice {model}: {exc}") from None
         self._syn_config = SynthesisConfig(length_scale=settings.length_scale)
         self.rate: int = self._voice.config.sample_rate
         stat = model.stat()
@@ -74,7 +75,8 @@ class PiperTts:
             return cached, True, 0.0
         start = time.perf_counter()
         try:
-            chunks = [c.audio_int16_array for c in self._voice.synthesize(sentence, self._syn_config)]
+            chunks = [c.audio_int16_array
+                      for c in self._voice.synthesize(sentence, self._syn_config)]
         except Exception as exc:
             raise TtsFailure("synthesis", f"Piper failed on {sentence[:40]!r}: {exc}") from None
         samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)

@@ -1,0 +1,101 @@
+"""Shared fixtures: the shipped config (with temp dirs), the real Piper voice, test audio.
+
+Test speech is synthesized here with the bundled Piper voice (and espeak-ng where a second
+voice is wanted); nothing is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tomli_w
+
+from vitad.audio.format import INTERNAL_RATE, float_to_int16, resample
+from vitad.audio.wavfile import read_wav_internal
+from vitad.config.loader import shipped_config_dir, validate_config
+from vitad.config.schema import Config
+from vitad.demo import laundromat_noise
+
+REPO = Path(__file__).resolve().parents[1]
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+
+
+def config_dict(tmp_path: Path, **sections: dict) -> dict:
+    """The shipped config as a dict, with writable temp paths and overrides per section."""
+    data = tomllib.loads((shipped_config_dir() / "vitad.toml").read_text())
+    data["dialogue"]["intents"] = str(shipped_config_dir() / "intents.en.toml")
+    data["tts"]["cache_dir"] = str(tmp_path / "tts-cache")
+    data.setdefault("runtime", {})["state_dir"] = str(tmp_path / "state")
+    data["runtime"]["health_socket"] = str(tmp_path / "health.sock")
+    data["avatar"]["enabled"] = False
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return data
+
+
+def write_config(tmp_path: Path, **sections: dict) -> Path:
+    """Write the shipped config with overrides to ``tmp_path/vitad.toml``."""
+    path = tmp_path / "vitad.toml"
+    path.write_bytes(tomli_w.dumps(config_dict(tmp_path, **sections)).encode())
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return validate_config(config_dict(tmp_path), "test", shipped_config_dir())
+
+
+@pytest.fixture(scope="session")
+def tts(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from vitad.tts.piper_engine import PiperTts
+
+    cfg = validate_config(config_dict(tmp_path_factory.mktemp("tts")), "test",
+                          shipped_config_dir())
+    return PiperTts(cfg.tts, cfg.base_dir, tmp_path_factory.mktemp("tts-cache"))
+
+
+@pytest.fixture(scope="session")
+def speech(tts) -> Callable[[str], np.ndarray]:  # type: ignore[no-untyped-def]
+    """Text → 16 kHz int16 speech in the bundled Piper voice."""
+    def say(text: str) -> np.ndarray:
+        voice = np.concatenate([s.samples for s in tts.speak(text)])
+        return resample(voice, tts.rate, INTERNAL_RATE)
+
+    return say
+
+
+@pytest.fixture(scope="session")
+def espeak(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., np.ndarray]:
+    """A second, very different voice (espeak-ng from Debian)."""
+    exe = shutil.which("espeak-ng")
+    if exe is None:
+        pytest.fail("espeak-ng is not installed (apt-get install espeak-ng; .ci/run does)")
+    folder = tmp_path_factory.mktemp("espeak")
+
+    def say(text: str, voice: str = "en-us") -> np.ndarray:
+        out = folder / "say.wav"
+        subprocess.run([exe, "-v", voice, "-w", str(out), text], check=True)
+        return read_wav_internal(out)
+
+    return say
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * INTERNAL_RATE), dtype=np.int16)
+
+
+def with_noise(samples: np.ndarray, level: float = 90.0, seed: int = 3) -> np.ndarray:
+    mixed = samples.astype(np.float32) + laundromat_noise(len(samples), level, seed)
+    return np.clip(mixed, -32768, 32767).astype(np.int16)
+
+
+def to_int16(audio: np.ndarray) -> np.ndarray:
+    return float_to_int16(audio)

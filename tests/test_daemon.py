@@ -1,0 +1,177 @@
+"""The real daemon process with a real NOTIFY_SOCKET (AF_UNIX datagram socket)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.conftest import silence, with_noise, write_config
+from vitad.audio.format import INTERNAL_RATE
+from vitad.audio.wavfile import read_wav, write_wav
+
+
+class NotifyListener:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.sock.settimeout(0.2)
+        self.messages: list[tuple[float, str]] = []
+
+    def pump(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            try:
+                data = self.sock.recv(4096).decode()
+            except TimeoutError:
+                continue
+            for line in data.splitlines():
+                self.messages.append((time.monotonic(), line))
+
+    def wait_for(self, prefix: str, timeout: float) -> str:
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            for _, line in self.messages:
+                if line.startswith(prefix):
+                    return line
+            self.pump(0.2)
+        raise AssertionError(f"no {prefix!r} within {timeout}s; got {self.lines()}")
+
+    def lines(self, prefix: str = "") -> list[str]:
+        return [m for _, m in self.messages if m.startswith(prefix)]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[NotifyListener]:
+    listener = NotifyListener(tmp_path / "notify.sock")
+    yield listener
+    listener.close()
+
+
+def start_daemon(config: Path, notify: NotifyListener, tmp_path: Path,
+                 **env: str) -> subprocess.Popen[str]:
+    environ = {**os.environ, "NOTIFY_SOCKET": str(notify.path), "WATCHDOG_USEC": "2000000",
+               **env}
+    log = (tmp_path / "daemon.log").open("w")
+    return subprocess.Popen([sys.executable, "-m", "vitad", "run", "--config", str(config)],
+                            env=environ, stdout=log, stderr=subprocess.STDOUT, text=True)
+
+
+def stop(proc: subprocess.Popen[str]) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+
+
+def test_wav_in_null_out_answers_and_talks_to_systemd(tmp_path: Path, notify, speech) -> None:
+    question = np.concatenate([silence(2.0), speech("Hey Jarvis."), silence(0.3),
+                               speech("What time do you close?"), silence(1.0)])
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, with_noise(question, level=60), INTERNAL_RATE)
+    out = tmp_path / "speaker.wav"
+    config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": f"wav:{out}"})
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+        notify.wait_for("WATCHDOG=1", 10)
+        ready_at = next(t for t, m in notify.messages if m == "READY=1")
+        assert all(t <= ready_at for t, m in notify.messages if m.startswith("EXTEND_TIMEOUT"))
+        assert notify.lines("EXTEND_TIMEOUT_USEC="), "no EXTEND_TIMEOUT_USEC while loading"
+        notify.pump(12)  # the question is answered within the file's length + reply
+        pings = notify.lines("WATCHDOG=1")
+        assert len(pings) >= 8  # every ~1 s with WATCHDOG_USEC=2 s
+        statuses = set(notify.lines("STATUS="))
+        assert len(statuses) >= 2, statuses
+        assert any("chats today" in s for s in statuses)
+    finally:
+        code = stop(proc)
+    notify.pump(1)
+    assert code == 0
+    assert notify.lines("STOPPING=1")
+    log = (tmp_path / "daemon.log").read_text()
+    assert "intent" in log and "name=hours" in log, log[-3000:]
+    assert "Traceback" not in log
+    reply, rate = read_wav(out)
+    assert len(reply) > rate and np.abs(reply).max() > 0.1
+
+
+def test_shipped_config_on_a_box_without_sound_card(tmp_path: Path, notify) -> None:
+    """No microphone, no speaker: degraded, but READY and pinging — never a crash loop."""
+    config = write_config(tmp_path, audio={"input": "USB PnP Sound Device",
+                                           "output": "USB PnP Sound Device"})
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+        notify.pump(4)
+        assert len(notify.lines("WATCHDOG=1")) >= 3
+        status = notify.lines("STATUS=")[-1]
+        assert "degraded" in status and "mic" in status, status
+        health = json.loads(_query(tmp_path / "health.sock"))
+        assert health["components"]["mic"]["state"] != "ok"
+    finally:
+        code = stop(proc)
+    assert code == 0
+    assert proc.poll() is not None
+
+
+def test_hung_loop_stops_the_watchdog_and_is_named(tmp_path: Path, notify) -> None:
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, silence(1.0), INTERNAL_RATE)
+    config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": "null"},
+                          runtime={"loop_deadline_s": 2.0})
+    proc = start_daemon(config, notify, tmp_path, VITAD_TEST_HANG="listener@6")
+    try:
+        notify.wait_for("READY=1", 60)
+        notify.pump(12)
+        assert proc.poll() is None, "the process must stay alive (systemd decides)"
+        pings = [t for t, m in notify.messages if m == "WATCHDOG=1"]
+        assert pings, "no pings before the hang"
+        last_ping = pings[-1]
+        assert time.monotonic() - last_ping > 3.0, "pings continued while a loop was hung"
+        assert any("listener" in s for s in notify.lines("STATUS="))
+    finally:
+        stop(proc)
+
+
+def _query(path: Path) -> str:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(5)
+        s.connect(str(path))
+        chunks = []
+        while data := s.recv(65536):
+            chunks.append(data)
+    return b"".join(chunks).decode()
+
+
+def test_real_alsa_devices_by_name(tmp_path: Path, notify) -> None:
+    """The daemon opens real PortAudio devices (ALSA null/file PCMs) by name."""
+    from tests.audio.test_devices import alsa_env
+
+    env = alsa_env(tmp_path)
+    config = write_config(tmp_path, audio={"input": "vitadnull", "output": "vitadfile"})
+    proc = start_daemon(config, notify, tmp_path, ALSA_CONFIG_PATH=env["ALSA_CONFIG_PATH"])
+    try:
+        notify.wait_for("READY=1", 60)
+        notify.pump(3)
+        assert "mic ok" in notify.lines("STATUS=")[-1]
+        health = json.loads(_query(tmp_path / "health.sock"))
+        assert health["components"]["mic"]["state"] == "ok"
+        assert health["components"]["speaker"]["state"] == "ok"
+    finally:
+        assert stop(proc) == 0

@@ -1,0 +1,100 @@
+"""End to end: `vitad simulate` — the real pipeline from a WAV file to a reply WAV."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from tests.conftest import silence, with_noise, write_config
+from vitad.audio.format import INTERNAL_RATE, resample
+from vitad.audio.wavfile import read_wav, write_wav
+
+
+def run_simulate(tmp_path: Path, wav: Path, config: Path) -> tuple[list[dict], Path]:
+    out, events = tmp_path / "out.wav", tmp_path / "events.jsonl"
+    proc = subprocess.run(
+        [sys.executable, "-m", "vitad", "simulate", "--config", str(config), "--input", str(wav),
+         "--output", str(out), "--events", str(events), "--cache-dir", str(tmp_path / "cache")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return [json.loads(line) for line in events.read_text().splitlines()], out
+
+
+def test_two_questions_in_noise(tmp_path: Path, speech) -> None:
+    audio = np.concatenate([
+        silence(1.5), speech("Hey Jarvis."), silence(0.3), speech("What time do you close?"),
+        silence(9.0), speech("Hey Jarvis."), silence(0.3), speech("Do you take credit cards?"),
+        silence(8.0),
+    ])
+    noisy = with_noise(audio, level=90)
+    # Any rate/channels: hand it over as 44.1 kHz stereo.
+    stereo = np.repeat(resample(noisy, INTERNAL_RATE, 44100)[:, None], 2, axis=1)
+    wav = tmp_path / "in.wav"
+    _write_stereo(wav, stereo, 44100)
+    config = write_config(tmp_path, shop={"hours": {"open": "07:00", "close": "22:00",
+                                                    "spoken": "daily from 7 until 10 pm"}})
+    events, out = run_simulate(tmp_path, wav, config)
+
+    by_type: dict[str, list[dict]] = {}
+    for e in events:
+        assert isinstance(e["t"], float | int) and "type" in e
+        by_type.setdefault(e["type"], []).append(e)
+    assert [e["model"] for e in by_type["wake"]] == ["hey_jarvis", "hey_jarvis"]
+    assert all(e["score"] >= 0.5 for e in by_type["wake"])
+    assert [e["name"] for e in by_type["intent"]] == ["hours", "payment"]
+    replies = [e["text"] for e in by_type["reply"]]
+    assert "daily from 7 until 10 pm" in replies[0]
+    assert "credit cards" in replies[1]
+    finals = [e for e in by_type["transcript"] if e["final"]]
+    assert len(finals) == 2 and all(e["text"] for e in finals)
+    assert any(not e["final"] for e in by_type["transcript"]), "no partial transcripts"
+    # Times are on the input clock and ordered: wake < speech_end < audio_out_start.
+    for wake, end, start in zip(by_type["wake"], by_type["speech_end"],
+                                by_type["audio_out_start"], strict=True):
+        assert wake["t"] < end["t"] < start["t"] < end["t"] + 3.0
+    # speech_end is stamped with the end of speech, which it can only know after the hangover
+    # (its endpoint_t); every other event is emitted in input-clock order.
+    timeline = [e["t"] for e in events if e["type"] != "speech_end"]
+    assert timeline == sorted(timeline)
+    assert all(e["t"] < e["endpoint_t"] for e in by_type["speech_end"])
+
+    reply, rate = read_wav(out)
+    assert rate == 22050
+    first = by_type["audio_out_start"][0]["t"]
+    voiced = np.abs(reply) > 0.05
+    assert voiced.any()
+    assert abs(np.argmax(voiced) / rate - first) < 0.3  # reply audio sits where it was emitted
+
+
+def test_followup_and_problem_report(tmp_path: Path, speech) -> None:
+    audio = np.concatenate([
+        silence(1.5), speech("Hey Jarvis."), silence(0.3), speech("How much is the big washer?"),
+        silence(6.0), speech("Hey Jarvis."), silence(0.3), speech("And the dryer?"),
+        silence(6.0), speech("Hey Jarvis."), silence(0.3), speech("Washer five is broken."),
+        silence(9.0),
+    ])
+    wav = tmp_path / "in.wav"
+    write_wav(wav, with_noise(audio, level=60), INTERNAL_RATE)
+    events, _ = run_simulate(tmp_path, wav, write_config(tmp_path))
+    intents = [e for e in events if e["type"] == "intent"]
+    assert [i["name"] for i in intents] == ["prices", "prices", "report_problem"]
+    assert intents[1]["slots"].get("machine_type") == "dryer"
+    replies = [e["text"] for e in events if e["type"] == "reply"]
+    assert "1 dollar 50" in replies[1]
+    reports = [e for e in events if e["type"] == "problem_report"]
+    assert len(reports) == 1 and reports[0]["machine_type"] == "washer"
+
+
+def _write_stereo(path: Path, samples: np.ndarray, rate: int) -> None:
+    import wave
+
+    with wave.open(str(path), "wb") as wf:
+        wf.setnchannels(2)
+        wf.setsampwidth(2)
+        wf.setframerate(rate)
+        wf.writeframes(samples.astype(np.int16).tobytes())

@@ -1,0 +1,52 @@
+"""The real Piper voice: synthesis, sentence streaming, cache, and an ASR round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vitad.config.schema import TtsSettings
+from vitad.pipeline.errors import TtsFailure
+from vitad.tts.piper_engine import PiperTts
+
+
+def test_speaks_sentence_by_sentence_and_caches(tmp_path: Path) -> None:
+    tts = PiperTts(TtsSettings(), cache_dir=tmp_path)
+    assert tts.rate == 22050
+    stream = tts.speak("We close at 11 at night. The dryer is 1 dollar 50.")
+    first = next(stream)  # only the first sentence has been synthesized at this point
+    assert first.text == "We close at 11 at night." and not first.cached
+    assert len(first.samples) > tts.rate * 0.5
+    assert np.abs(first.samples).max() > 3000
+    rest = list(stream)
+    assert [s.text for s in rest] == ["The dryer is 1 dollar 50."]
+    again = list(tts.speak("We close at 11 at night."))
+    assert again[0].cached and np.array_equal(again[0].samples, first.samples)
+    assert tts.cache.hits == 1
+
+
+def test_length_scale_changes_duration(tmp_path: Path) -> None:
+    normal = PiperTts(TtsSettings(), cache_dir=tmp_path / "a")
+    slow = PiperTts(TtsSettings(length_scale=1.5), cache_dir=tmp_path / "b")
+    text = "How much is the big washer?"
+    n = len(normal.synthesize(text)[0])
+    assert len(slow.synthesize(text)[0]) > 1.3 * n
+
+
+def test_missing_voice_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(TtsFailure) as err:
+        PiperTts(TtsSettings(voice=str(tmp_path / "en_US-nobody.onnx")))
+    assert err.value.code == "tts.voice_missing" and "en_US-nobody.onnx" in err.value.message
+
+
+def test_round_trip_through_pocketsphinx(speech) -> None:
+    from rapidfuzz import fuzz
+
+    from vitad.asr.sphinx_engine import SphinxRecognizer
+
+    stream = SphinxRecognizer().start()
+    stream.accept(np.concatenate([np.zeros(4000, np.int16), speech("where can i buy detergent"),
+                                  np.zeros(6000, np.int16)]))
+    assert fuzz.ratio(stream.finish(), "where can i buy detergent") >= 80

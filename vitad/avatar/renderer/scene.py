@@ -1,0 +1,600 @@
+"""Draws an :class:`AvatarState` onto a surface, redrawing only what changed.
+
+The screen is split into regions that never overlap: the top bar (status icons), the stage
+(the character and its cues), the caption panel, and in attract mode the card panel. Each
+region has a *signature* - a small tuple of the quantised values it depends on. A region is
+redrawn (background restore + blits of cached sprites/text) only when its signature changes,
+and only the changed rectangles are handed to the display. A frame where nothing changed
+costs a few comparisons and draws nothing. Anything that changes the layout (size, attract,
+night palette, the slow burn-in orbit) triggers one full redraw.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import pygame
+import pygame.gfxdraw
+
+from vitad.avatar.cards import (
+    ERROR_TEXT,
+    SPEAKER_UNAVAILABLE_TEXT,
+    Card,
+    build_cards,
+    invite_text,
+    mic_unavailable_text,
+)
+from vitad.avatar.renderer.art import (
+    RGB,
+    Palette,
+    Sprites,
+    build_glow,
+    build_gradient,
+    build_icon_mic,
+    build_round_rect,
+    mix,
+)
+from vitad.avatar.renderer.text import FontBook, TextCache
+from vitad.avatar.settings import AvatarSettings
+from vitad.avatar.state import AvatarState
+from vitad.config.schema import Config
+
+EXPRESSION = {
+    "idle": "happy",
+    "speaking": "happy",
+    "listening": "attentive",
+    "thinking": "thinking",
+    "error": "concerned",
+    "degraded": "sleepy",
+    "night": "sleepy",
+}
+RING_PERIOD_S = 1.6
+RING_STEPS = 32
+DOTS_PERIOD_S = 1.2
+DOTS_STEPS = 24
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Pixel geometry for one (size, attract, night, orbit) combination."""
+
+    size: tuple[int, int]
+    attract: bool
+    night: bool
+    offset: tuple[int, int]
+    r: int
+    center: tuple[int, int]
+    bob_amp: int
+    stage_rect: pygame.Rect
+    ring_rect: pygame.Rect
+    topbar_rect: pygame.Rect
+    caption_rect: pygame.Rect | None
+    panel_rect: pygame.Rect | None
+    caption_px: int
+
+    def eye_center(self, side: int, bob: int = 0) -> tuple[int, int]:
+        cx, cy = self.center
+        return round(cx + side * 0.36 * self.r), round(cy + bob - 0.12 * self.r)
+
+    def mouth_center(self, bob: int = 0) -> tuple[int, int]:
+        cx, cy = self.center
+        return cx, round(cy + bob + 0.3 * self.r)
+
+
+def compute_layout(
+    settings: AvatarSettings,
+    size: tuple[int, int],
+    attract: bool,
+    night: bool,
+    offset: tuple[int, int],
+) -> Layout:
+    w, h = size
+    ox, oy = offset
+    caption_px = max(16, round(settings.caption_size * h))
+    topbar = pygame.Rect(0, 0, w, max(24, round(0.09 * h)))
+    if attract:
+        r = round(min(0.2 * h, 0.17 * w) * min(settings.scale, 1.0))
+        center = (round(0.25 * w) + ox, round(0.5 * h) + oy)
+        caption = None
+        panel = pygame.Rect(
+            round(0.47 * w) + ox, round(0.11 * h) + oy, round(0.5 * w), round(0.78 * h)
+        )
+    else:
+        caption_top = round(0.64 * h)
+        r = round(min(0.2 * h, 0.2 * w) * settings.scale)
+        # keep the character between the top bar and the captions whatever the config says
+        r = max(8, min(r, round((caption_top - topbar.bottom) / 2.7)))
+        px, py = settings.position
+        cx = min(max(round(px * w), round(1.4 * r)), w - round(1.4 * r))
+        cy = min(max(round(py * h), topbar.bottom + round(1.3 * r)), caption_top - round(1.3 * r))
+        center = (cx + ox, cy + oy)
+        caption = pygame.Rect(
+            round(0.04 * w) + ox, caption_top + oy, round(0.92 * w), round(0.33 * h)
+        )
+        panel = None
+    bob_amp = max(1, round(0.025 * r))
+    cx, cy = center
+    # body + bubbles + thinking dots + listening badge, with breathing/lean room
+    stage = pygame.Rect(0, 0, round(2.9 * r), round(2.7 * r))
+    stage.center = (cx + round(0.2 * r), cy - round(0.1 * r))
+    ring = pygame.Rect(0, 0, round(2.72 * r), round(2.72 * r))
+    ring.center = center
+    ring.union_ip(stage)
+    screen = pygame.Rect(0, 0, w, h)
+    return Layout(
+        size=size,
+        attract=attract,
+        night=night,
+        offset=offset,
+        r=r,
+        center=center,
+        bob_amp=bob_amp,
+        stage_rect=stage.clip(screen),
+        ring_rect=ring.clip(screen),
+        topbar_rect=topbar,
+        caption_rect=caption.clip(screen) if caption else None,
+        panel_rect=panel.clip(screen) if panel else None,
+        caption_px=caption_px,
+    )
+
+
+class Renderer:
+    """Owns every cached surface and font; ``draw`` returns the rectangles it changed."""
+
+    def __init__(
+        self,
+        target: pygame.Surface,
+        config: Config,
+        wake_phrase: str,
+    ) -> None:
+        self.target = target
+        self.config = config
+        self.settings = config.avatar
+        self.wake_phrase = wake_phrase
+        self.fonts = FontBook(self.settings.caption_font, self.settings.cjk_font)
+        self.text = TextCache(self.fonts)
+        self.cards: list[Card] = build_cards(config, wake_phrase)
+        self._sprites: dict[tuple[int, bool], Sprites] = {}
+        self._backgrounds: OrderedDict[tuple, pygame.Surface] = OrderedDict()
+        self._parts: dict[tuple, pygame.Surface] = {}
+        self._card_surfaces: dict[tuple, pygame.Surface] = {}
+        self._icons: dict[tuple, pygame.Surface] = {}
+        self.layout: Layout | None = None
+        self._bg: pygame.Surface | None = None
+        self._sigs: dict[str, object] = {}
+        self._stage_drawn: pygame.Rect | None = None
+        self.frames_drawn = 0
+        self.regions_drawn = 0
+
+    # ------------------------------------------------------------------ configuration
+    def set_target(self, target: pygame.Surface) -> None:
+        self.target = target
+        self.invalidate()
+
+    def apply_config(self, config: Config, wake_phrase: str | None = None) -> None:
+        """Hot reload: rebuild whatever depends on the config on the next frame."""
+        self.config = config
+        self.settings = config.avatar
+        if wake_phrase:
+            self.wake_phrase = wake_phrase
+        self.fonts = FontBook(self.settings.caption_font, self.settings.cjk_font)
+        self.text = TextCache(self.fonts)
+        self.cards = build_cards(config, self.wake_phrase)
+        self._sprites.clear()
+        self._backgrounds.clear()
+        self._parts.clear()
+        self._card_surfaces.clear()
+        self._icons.clear()
+        self.invalidate()
+
+    def invalidate(self) -> None:
+        """Force a full redraw on the next frame."""
+        self.layout = None
+        self._sigs.clear()
+
+    # ------------------------------------------------------------------ caches
+    def palette(self, night: bool) -> Palette:
+        brightness = self.settings.night_brightness if night else 1.0
+        return Palette.from_theme(self.settings.theme, brightness)
+
+    def sprites(self, r: int, night: bool) -> Sprites:
+        key = (r, night)
+        sp = self._sprites.get(key)
+        if sp is None:
+            sp = Sprites(r, self.palette(night))
+            if pygame.display.get_surface() is not None:
+                for name in ("body", "badge"):
+                    setattr(sp, name, getattr(sp, name).convert_alpha())
+            self._sprites[key] = sp
+        return sp
+
+    def _part(self, key: tuple, build) -> pygame.Surface:
+        """Cached building block of the background (gradient, glow, panels)."""
+        surf = self._parts.get(key)
+        if surf is None:
+            surf = build()
+            if pygame.display.get_surface() is not None:
+                surf = (
+                    surf.convert_alpha() if surf.get_flags() & pygame.SRCALPHA else surf.convert()
+                )
+            self._parts[key] = surf
+            if len(self._parts) > 12:
+                self._parts.pop(next(iter(self._parts)))
+        return surf
+
+    def _background(self, lay: Layout, pal: Palette) -> pygame.Surface:
+        """Static picture behind everything for this layout, composed from cached parts so a
+        burn-in orbit step costs a few blits, not a rebuild."""
+        key = (lay.size, lay.attract, lay.night, lay.offset, lay.r)
+        bg = self._backgrounds.get(key)
+        if bg is not None:
+            self._backgrounds.move_to_end(key)
+            return bg
+        w, h = lay.size
+        gradient = self._part(
+            ("gradient", lay.size, pal.background_top, pal.background_bottom),
+            lambda: build_gradient(w, h, pal.background_top, pal.background_bottom),
+        )
+        glow = self._part(("glow", lay.r, pal.body), lambda: build_glow(lay.r, pal.body))
+        bg = (
+            self._backgrounds.pop(next(iter(self._backgrounds)))
+            if len(self._backgrounds) >= 3
+            else pygame.Surface((w, h))
+        )
+        if bg.get_size() != (w, h):
+            bg = pygame.Surface((w, h))
+        bg.blit(gradient, (0, 0))
+        bg.blit(glow, glow.get_rect(center=lay.center))
+        radius = max(6, round(0.03 * h))
+        for rect in (lay.caption_rect, lay.panel_rect):
+            if rect is not None:
+                panel = self._part(
+                    ("panel", rect.size, pal.caption_panel),
+                    lambda rect=rect: build_round_rect(
+                        rect.w, rect.h, radius, (*pal.caption_panel, 215)
+                    ),
+                )
+                bg.blit(panel, rect.topleft)
+        if pygame.display.get_surface() is not None and bg.get_bitsize() != 32:
+            bg = bg.convert()
+        self._backgrounds[key] = bg
+        return bg
+
+    def _icon(self, d: int, color: RGB, crossed: bool) -> pygame.Surface:
+        key = (d, color, crossed)
+        icon = self._icons.get(key)
+        if icon is None:
+            icon = self._icons[key] = build_icon_mic(d, color, crossed)
+        return icon
+
+    # ------------------------------------------------------------------ frame
+    def draw(self, state: AvatarState) -> list[pygame.Rect]:
+        """Bring the target up to date with ``state``; return the changed rectangles."""
+        size = self.target.get_size()
+        mode = state.mode
+        night = mode == "night"
+        attract = state.attract
+        orbit_r = self.settings.orbit_px * size[1]
+        ox, oy = state.orbit
+        offset = (round(ox * orbit_r), round(oy * orbit_r))
+        lay = self.layout
+        full = (
+            lay is None
+            or lay.size != size
+            or lay.attract != attract
+            or lay.night != night
+            or lay.offset != offset
+        )
+        if full:
+            lay = self.layout = compute_layout(self.settings, size, attract, night, offset)
+            self._bg = self._background(lay, self.palette(night))
+            self._sigs.clear()
+            self._stage_drawn = None
+            self.target.blit(self._bg, (0, 0))
+        assert lay is not None and self._bg is not None
+        pal = self.palette(night)
+        dirty: list[pygame.Rect] = []
+        for name, sig, fn in (
+            ("stage", self._stage_sig(state, lay), self._draw_stage),
+            ("top", self._top_sig(state), self._draw_top),
+            ("captions", self._caption_sig(state, lay), self._draw_captions),
+            ("panel", self._panel_sig(state, lay), self._draw_panel),
+        ):
+            if self._sigs.get(name, object()) == sig:
+                continue
+            self._sigs[name] = sig
+            rect = fn(lay, pal, sig)
+            if rect is not None:
+                dirty.append(rect)
+                self.regions_drawn += 1
+        if full:
+            dirty = [self.target.get_rect()]
+        if dirty:
+            self.frames_drawn += 1
+        return dirty
+
+    def _restore(self, rect: pygame.Rect) -> None:
+        assert self._bg is not None
+        self.target.blit(self._bg, rect.topleft, rect)
+
+    # ------------------------------------------------------------------ stage
+    def _stage_sig(self, state: AvatarState, lay: Layout) -> tuple:
+        mode = state.mode
+        r = lay.r
+        bob = round(lay.bob_amp * state.breath)
+        if mode == "listening":
+            bob -= round(0.03 * r)
+        eye_q = round(max(0.0, state.eye_open) / 1.2 * 24)
+        gx = round(state.gaze[0] * 0.09 * r)
+        gy = round(state.gaze[1] * 0.06 * r)
+        mouth_q = round(state.mouth * 20) if mode == "speaking" else 0
+        ring = int((state.now / RING_PERIOD_S % 1.0) * RING_STEPS) if mode == "listening" else -1
+        dots = int((state.now / DOTS_PERIOD_S % 1.0) * DOTS_STEPS) if mode == "thinking" else -1
+        return (
+            EXPRESSION.get(mode, "happy"),
+            bob,
+            eye_q,
+            gx,
+            gy,
+            mouth_q,
+            ring,
+            dots,
+            mode == "listening",
+        )
+
+    def _draw_stage(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect:
+        expression, bob, eye_q, gx, gy, mouth_q, ring, dots, listening = sig
+        rect = lay.ring_rect if listening else lay.stage_rect
+        area = rect if self._stage_drawn is None else rect.union(self._stage_drawn)
+        self._stage_drawn = rect
+        surf = self.target
+        self._restore(area)
+        surf.set_clip(area)
+        sp = self.sprites(lay.r, lay.night)
+        r = lay.r
+        cx, cy = lay.center
+        if ring >= 0:
+            self._draw_rings(lay, pal, ring / RING_STEPS)
+        body = sp.body
+        surf.blit(body, body.get_rect(center=(cx, cy + bob)))
+        eye = sp.eyes[max(0, min(len(sp.eyes) - 1, eye_q))]
+        for side in (-1, 1):
+            ex, ey = lay.eye_center(side, bob)
+            surf.blit(eye, eye.get_rect(center=(ex + gx, ey + gy)))
+        brows = sp.brows[expression]
+        surf.blit(
+            brows,
+            brows.get_rect(
+                center=(cx + round(gx * 0.7), cy + bob - round(0.44 * r) + round(gy * 0.5))
+            ),
+        )
+        _, mouth = sp.mouth(expression, mouth_q / 20)
+        mx, my = lay.mouth_center(bob)
+        mrect = mouth.get_rect(centerx=mx + round(gx * 0.4))
+        mrect.top = my - round(mouth.get_height() * 0.28)  # lips line sits at 28% of the sprite
+        surf.blit(mouth, mrect)
+        if listening:
+            badge = sp.badge
+            surf.blit(
+                badge, badge.get_rect(center=(cx + round(0.8 * r), cy + bob + round(0.62 * r)))
+            )
+        if dots >= 0:
+            self._draw_dots(lay, pal, dots / DOTS_STEPS, bob)
+        surf.set_clip(None)
+        return area
+
+    def _draw_rings(self, lay: Layout, pal: Palette, phase: float) -> None:
+        assert self._bg is not None
+        cx, cy = lay.center
+        r = lay.r
+        width = max(2, round(0.045 * r))
+        for k in (0.0, 0.5):
+            p = (phase + k) % 1.0
+            fade = (1.0 - p) ** 1.5 * 0.95
+            if fade < 0.04:
+                continue
+            rad = round(r * (1.04 + 0.3 * p))
+            # fade towards the background actually under the ring (the glow is lighter)
+            x = min(max(0, cx + rad - width // 2), lay.size[0] - 1)
+            base = tuple(self._bg.get_at((x, cy)))[:3]
+            color = mix(base, pal.accent, fade)  # type: ignore[arg-type]
+            pygame.draw.circle(self.target, color, (cx, cy), rad, width)
+            pygame.gfxdraw.aacircle(self.target, cx, cy, rad, color)
+            pygame.gfxdraw.aacircle(self.target, cx, cy, rad - width + 1, color)
+
+    def _draw_dots(self, lay: Layout, pal: Palette, phase: float, bob: int) -> None:
+        cx, cy = lay.center
+        r = lay.r
+        for i in range(3):
+            pulse = max(0.0, math.sin(2 * math.pi * phase - i * 0.9))
+            x = round(cx + 0.82 * r + i * 0.2 * r)
+            y = round(cy + bob - 0.98 * r - i * 0.1 * r - pulse * 0.05 * r)
+            rad = max(2, round(0.055 * r * (1 + 0.3 * pulse)))
+            color = mix(pal.body, pal.accent, 0.3 + 0.7 * pulse)
+            pygame.gfxdraw.filled_circle(self.target, x, y, rad, color)
+            pygame.gfxdraw.aacircle(self.target, x, y, rad, color)
+
+    # ------------------------------------------------------------------ top bar
+    def _top_sig(self, state: AvatarState) -> tuple:
+        return (state.captions_only, state.asr_fallback, state.error_active)
+
+    def _draw_top(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect:
+        captions_only, asr_fallback, error = sig
+        rect = lay.topbar_rect
+        self._restore(rect)
+        h = rect.h
+        d = max(16, round(0.56 * h))
+        if asr_fallback:
+            icon = self._icon(d, pal.warning, crossed=False)
+            self.target.blit(
+                icon, icon.get_rect(midright=(rect.right - round(0.3 * h), rect.centery))
+            )
+        note = ERROR_TEXT if error else SPEAKER_UNAVAILABLE_TEXT if captions_only else ""
+        if note:
+            px = max(14, round(lay.caption_px * 0.6))
+            width = rect.w - 2 * (d + round(0.6 * h)) - (d + 8)
+            lines = self.text.block(note, px, pal.warning, width, 1)
+            if lines:
+                line = lines[0]
+                total = line.get_width() + (d + 8 if captions_only else 0)
+                x = rect.centerx - total // 2
+                if captions_only and not error:
+                    icon = self._icon(d, pal.warning, crossed=True)
+                    self.target.blit(icon, icon.get_rect(midleft=(x, rect.centery)))
+                    x += d + 8
+                self.target.blit(line, line.get_rect(midleft=(x, rect.centery)))
+        return rect
+
+    # ------------------------------------------------------------------ captions
+    def _caption_sig(self, state: AvatarState, lay: Layout) -> tuple:
+        if lay.caption_rect is None:
+            return ("none",)
+        mode = state.mode
+        hint = ""
+        if not state.user_text and not state.avatar_text:
+            if mode == "degraded":
+                hint = "banner"
+            elif mode in ("idle", "night"):
+                hint = "invite"
+            elif mode == "listening":
+                hint = "listening"
+        return (
+            state.user_text,
+            state.user_final,
+            state.avatar_text,
+            hint,
+            mic_unavailable_text(self.config) if hint == "banner" else "",
+        )
+
+    def _draw_captions(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect | None:
+        rect = lay.caption_rect
+        if rect is None:
+            return None
+        self._restore(rect)
+        user_text, _final, avatar_text, hint, banner = sig
+        px = lay.caption_px
+        pad_x = max(12, round(0.035 * rect.w))
+        pad_y = max(8, round(0.08 * rect.h))
+        width = rect.w - 2 * pad_x
+        avail = rect.h - 2 * pad_y
+        blocks: list[list[pygame.Surface]] = []
+        user_px = round(px * 0.8)
+        gap = round(0.25 * px)  # between the customer's words and the avatar's
+        line_gap = round(0.08 * px)
+        if hint == "banner":
+            blocks.append(self.text.block(banner, px, pal.warning, width, 3))
+        elif hint == "invite":
+            blocks.append(
+                self.text.block(
+                    invite_text(self.wake_phrase),
+                    user_px,
+                    mix(pal.caption_user, pal.caption_panel, 0.25),
+                    width,
+                    2,
+                )
+            )
+        elif hint == "listening":
+            blocks.append(self.text.block("Listening\u2026", user_px, pal.caption_user, width, 1))
+        else:
+            user_lh = self.text.line_height(user_px, user_text) + line_gap
+            av_lh = self.text.line_height(px, avatar_text) + line_gap
+            if user_text:
+                max_user = max(1, avail // user_lh) if not avatar_text else 1
+                blocks.append(
+                    self.text.block(
+                        user_text,
+                        user_px,
+                        pal.caption_user,
+                        width,
+                        min(max_user, 4),
+                        keep_end=not avatar_text,
+                    )
+                )
+            if avatar_text:
+                used = sum(s.get_height() + line_gap for b in blocks for s in b)
+                max_av = max(1, (avail - used - (gap if used else 0)) // av_lh)
+                blocks.append(self.text.block(avatar_text, px, pal.caption_text, width, max_av))
+        lines = [(s, i) for i, b in enumerate(blocks) for s in b]
+        centre_x = rect.left + rect.w // 2
+        total = sum(s.get_height() + line_gap for s, _ in lines) + gap * max(0, len(blocks) - 1)
+        y = rect.top + pad_y + max(0, (avail - total) // 2)
+        prev_block = 0
+        self.target.set_clip(rect)
+        for s, block_i in lines:
+            if block_i != prev_block:
+                y += gap
+                prev_block = block_i
+            self.target.blit(s, (centre_x - s.get_width() // 2, y))
+            y += s.get_height() + line_gap
+        self.target.set_clip(None)
+        return rect
+
+    # ------------------------------------------------------------------ attract cards
+    def _panel_sig(self, state: AvatarState, lay: Layout) -> tuple:
+        if lay.panel_rect is None or not self.cards:
+            return ("none",)
+        return ("card", state.attract_card % len(self.cards))
+
+    def _draw_panel(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect | None:
+        rect = lay.panel_rect
+        if rect is None or sig[0] != "card":
+            return None
+        self._restore(rect)
+        card = self._card_surface(sig[1], rect.size, pal, lay.caption_px)
+        self.target.blit(card, rect.topleft)
+        return rect
+
+    def _card_surface(
+        self, index: int, size: tuple[int, int], pal: Palette, px: int
+    ) -> pygame.Surface:
+        key = (index, size, pal)
+        surf = self._card_surfaces.get(key)
+        if surf is not None:
+            return surf
+        if len(self._card_surfaces) > 2 * len(self.cards):
+            self._card_surfaces.clear()
+        card = self.cards[index]
+        w, h = size
+        pad = max(10, round(0.07 * w))
+        width = w - 2 * pad
+        invite = invite_text(self.wake_phrase)
+        footer = "" if invite in card.lines else invite
+        scale = 1.0
+        while True:  # shrink until it fits (once per card change, cached)
+            tpx, bpx, fpx = (
+                round(px * 1.1 * scale),
+                round(px * 0.85 * scale),
+                round(px * 0.62 * scale),
+            )
+            title = self.text.block(card.title, tpx, pal.accent, width, 2)
+            body = [self.text.block(line, bpx, pal.caption_text, width, 3) for line in card.lines]
+            foot = self.text.block(footer, fpx, pal.caption_user, width, 2) if footer else []
+            heights = (
+                sum(s.get_height() for s in title)
+                + round(0.4 * bpx)
+                + sum(s.get_height() + round(0.2 * bpx) for b in body for s in b)
+                + (round(0.5 * fpx) + sum(s.get_height() for s in foot) if foot else 0)
+            )
+            if heights <= h - 2 * pad or scale < 0.45:
+                break
+            scale *= 0.88
+        surf = pygame.Surface(size, pygame.SRCALPHA)
+        surf.fill((0, 0, 0, 0))
+        y = pad + max(0, (h - 2 * pad - heights) // 2)
+        for s in title:
+            surf.blit(s, (pad, y))
+            y += s.get_height()
+        y += round(0.4 * bpx)
+        for b in body:
+            for s in b:
+                surf.blit(s, (pad, y))
+                y += s.get_height() + round(0.2 * bpx)
+        if foot:
+            y += round(0.5 * fpx)
+            for s in foot:
+                surf.blit(s, (pad, y))
+                y += s.get_height()
+        self._card_surfaces[key] = surf
+        return surf

@@ -1,0 +1,495 @@
+"""`vitad run`: the appliance daemon.
+
+Concurrency shape (pygame/SDL must stay on the main thread):
+
+* main thread — owns the event queue, avatar renderer, watchdog, health, reload and status;
+  every other thread talks to it only through the bounded ``_events`` queue;
+* ``listener`` thread — microphone chunks → wake → ASR/VAD → dialogue; reopens the mic with
+  capped exponential backoff when it is missing or vanishes (a degraded mode, never a crash);
+* ``speaker`` thread — Piper synthesis + playback (:class:`LiveSpeaker`);
+* PortAudio's callback thread — only copies audio into a bounded queue;
+* the records writer and health server threads (vitad.runtime).
+
+WATCHDOG=1 is sent by the main loop only while every critical loop has beaten within its
+deadline; a hung listener, speaker, DB writer or main loop therefore stops the pings.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from vitad import events as ev
+from vitad.audio.devices import DeviceError
+from vitad.audio.endpoints import make_sink, make_source
+from vitad.audio.wavfile import AudioFileError
+from vitad.config.loader import ConfigError, load_config
+from vitad.config.schema import Config
+from vitad.dialogue.intents import IntentsError
+from vitad.dialogue.templates import TemplateError
+from vitad.pipeline.engines import Engines, build_dialogue, load_engines
+from vitad.pipeline.errors import StageFailure
+from vitad.pipeline.listener import Listener
+from vitad.pipeline.speakers import LiveSpeaker
+from vitad.pipeline.turns import TurnHandler
+from vitad.pipeline.wake import Detection
+from vitad.runtime.health import HealthModel, HealthServer
+from vitad.runtime.metrics import Metrics
+from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
+from vitad.runtime.records import RecordStore
+
+log = logging.getLogger("vitad.daemon")
+
+EVENT_QUEUE_MAX = 2000
+MIC_SILENT_S = 3.0  # an open microphone that delivers nothing this long is treated as gone
+EXIT_RESTART = 75  # planned restart (resource ceiling); systemd Restart=always brings us back
+EXIT_CONFIG = 78  # EX_CONFIG: the unit's RestartPreventExitStatus stops a restart loop
+
+
+class Daemon:
+    def __init__(self, config_path: Path | None) -> None:
+        self.config_path = config_path
+        self.started = time.monotonic()
+        self.notifier = Notifier()
+        self.supervisor = WatchdogSupervisor(self.notifier)
+        self.health = HealthModel()
+        self.metrics = Metrics()
+        self.bus = ev.EventBus()
+        self._events: queue.Queue[ev.Event] = queue.Queue(maxsize=EVENT_QUEUE_MAX)
+        self.events_dropped = 0
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self.exit_code = 0
+        self.config: Config
+        self.engines: Engines
+        self.records: RecordStore | None = None
+        self.health_server: HealthServer | None = None
+        self.avatar: Any = None
+        self.source: Any = None
+        self.speaker: LiveSpeaker
+        self.listener: Listener
+        self.turns: TurnHandler
+        self._mic_ok = False
+        self._mic_tried = threading.Event()
+        self._status_line = ""
+        self._degraded: dict[str, str] = {}
+
+    def clock(self) -> float:
+        return time.monotonic() - self.started
+
+    # -- start ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.config = load_config(self.config_path)
+        self.notifier.extend_timeout(90)
+        self.notifier.status("loading models")
+        self.bus.subscribe(self._enqueue)
+        self.engines = load_engines(
+            self.config, progress=lambda stage: self.notifier.extend_timeout(60))
+        log.info("models loaded in %.1f s (%s)", sum(self.engines.load_s.values()),
+                 ", ".join(f"{k} {v:.2f}" for k, v in self.engines.load_s.items()))
+        for degraded in self.engines.degraded:
+            self.bus.publish(degraded)
+        self.health.set("wake", "ok")
+        self.health.set("tts", "ok" if self.engines.tts else "failed",
+                        None if self.engines.tts else "Piper voice unusable")
+        self._start_records()
+        self._start_health_server()
+        self._start_avatar()
+        self._start_speaker()
+        self.turns = TurnHandler(self.engines.dialogue, self.speaker, self.bus)
+        self.listener = Listener(
+            self.config.wake, self.config.listen, self.engines.wake, self.engines.vad,
+            self.engines.recognizer, self.bus, on_utterance=self.turns,
+            gate=lambda t: self.speaker.is_playing(), barge_in=self._barge_in,
+            partials=self.config.asr.partials,
+        )
+        deadline = self.config.runtime.loop_deadline_s
+        for name in ("main", "listener", "speaker"):
+            self.supervisor.register(name, deadline)
+        threading.Thread(target=self._listen_loop, name="listener", daemon=True).start()
+        self._wait_for_first_mic_attempt()
+        self._drain_events()
+        self._update_status(force=True)
+        self.notifier.ready(self._status_line)
+        log.info("ready: %s", self._status_line)
+
+    def _wait_for_first_mic_attempt(self, timeout: float = 5.0) -> None:
+        """READY only after the devices have been tried (a missing mic is degraded, not fatal)."""
+        end = time.monotonic() + timeout
+        while not self._mic_tried.is_set() and time.monotonic() < end:
+            self._mic_tried.wait(0.05)
+
+    def _start_records(self) -> None:
+        try:
+            self.records = RecordStore(self.config.runtime, self.config.privacy,
+                                       on_beat=lambda: self.supervisor.beat("records"))
+            self.records.start()
+            self.supervisor.register("records", self.config.runtime.loop_deadline_s)
+            self.health.set("db", "ok")
+        except Exception as exc:  # records are worth having, not worth dying for
+            log.error("records disabled: %s", exc)
+            self.health.set("db", "failed", str(exc))
+            self.records = None
+
+    def _start_health_server(self) -> None:
+        self.health_server = HealthServer(self.config.runtime.health_socket, self._health_doc)
+        if not self.health_server.start():
+            self.health_server = None
+
+    def _start_avatar(self) -> None:
+        if not self.config.avatar.enabled:
+            self.health.set("display", "disabled")
+            return
+        try:
+            from vitad.avatar.view import AvatarView
+
+            view = AvatarView(self.config, wake_phrase=_wake_phrase(self.config))
+            if view.start():
+                self.avatar = view
+                self.health.set("display", "ok")
+                return
+            self.health.set("display", "degraded", "no video driver", mode="voice_only")
+        except Exception as exc:  # the display is not worth a crash loop
+            log.error("display unavailable, running voice-only: %s", exc)
+            self.health.set("display", "degraded", str(exc), mode="voice_only")
+
+    def _start_speaker(self) -> None:
+        rate = self.engines.tts.rate if self.engines.tts else 22050
+        sink: Any = make_sink(self.config.audio.output, rate, self.config.base_dir)
+        try:
+            sink.open()
+            self.health.set("speaker", "ok")
+        except (DeviceError, OSError) as exc:
+            log.error("speaker unavailable, captions only: %s", exc)
+            self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", True,
+                                         str(exc)))
+            sink = None
+        self.speaker = LiveSpeaker(
+            self.engines.tts, sink, self.bus, self.clock, volume=self.config.audio.volume,
+            tail_s=self.config.wake.playback_tail_s,
+            heartbeat=self._speaker_beat,
+        )
+        self.speaker.start()
+
+    def _speaker_beat(self) -> None:
+        self.supervisor.beat("speaker")
+        maybe_hang("speaker")
+
+    # -- listener thread -----------------------------------------------------------------
+
+    def _listen_loop(self) -> None:
+        runtime = self.config.runtime
+        backoff = runtime.device_retry_initial_s
+        attempts = 0
+        last_audio = time.monotonic()
+        while not self._stop.is_set():
+            self.supervisor.beat("listener")
+            maybe_hang("listener")
+            if not self._mic_ok:
+                attempts += 1
+                log_it = attempts == 1 or attempts % runtime.device_retry_log_every == 0
+                if self._open_mic(log_it):
+                    backoff, attempts = runtime.device_retry_initial_s, 0
+                    last_audio = time.monotonic()
+                else:
+                    self._sleep_beating("listener", backoff)
+                    backoff = min(backoff * 2, runtime.device_retry_max_s)
+                continue
+            try:
+                chunk = self.source.queue.get(timeout=0.5)
+            except queue.Empty:
+                if time.monotonic() - last_audio > MIC_SILENT_S or self.source.failed.is_set():
+                    self._mic_lost(self.source.error or "microphone delivers no audio")
+                continue
+            last_audio = time.monotonic()
+            try:
+                self.listener.feed(chunk)
+            except Exception as exc:  # one bad turn never kills the listener
+                log.exception("listener failed on a chunk")
+                self.bus.publish(ev.StageError(self.clock(), "listener", "listener.failed",
+                                               str(exc)))
+
+    def _open_mic(self, log_it: bool) -> bool:
+        audio = self.config.audio
+        source = make_source(audio.input, audio.chunk_ms, audio.max_queue_chunks,
+                             self.config.base_dir, self.clock, audio.input_gain)
+        try:
+            source.open()
+        except (DeviceError, AudioFileError, OSError) as exc:
+            self._mic_tried.set()
+            if log_it:
+                log.warning("microphone unavailable (retrying): %s", exc)
+            if "mic" not in self._degraded:
+                self.bus.publish(ev.Degraded(self.clock(), "mic", "mic_unavailable", True,
+                                             str(exc)))
+            return False
+        self.source = source
+        self._mic_ok = True
+        self._mic_tried.set()
+        if "mic" in self._degraded:
+            self.bus.publish(ev.Degraded(self.clock(), "mic", "mic_unavailable", False))
+        self.health.set("mic", "ok")
+        return True
+
+    def _mic_lost(self, reason: str) -> None:
+        log.warning("microphone lost: %s; reopening", reason)
+        self._mic_ok = False
+        if self.source is not None:
+            self.source.close()
+        self._reinit_portaudio()
+        self.bus.publish(ev.Degraded(self.clock(), "mic", "mic_unavailable", True, reason))
+
+    @staticmethod
+    def _reinit_portaudio() -> None:
+        """PortAudio only sees hot-plugged USB devices after a terminate/initialize cycle."""
+        try:
+            from vitad.audio.devices import load_sounddevice
+
+            sd = load_sounddevice()
+            sd._terminate()
+            sd._initialize()
+        except Exception as exc:
+            log.debug("PortAudio re-init skipped: %s", exc)
+
+    def _sleep_beating(self, name: str, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._stop.is_set() and time.monotonic() < end:
+            self.supervisor.beat(name)
+            self._stop.wait(min(0.5, max(0.0, end - time.monotonic())))
+
+    def _barge_in(self, detection: Detection, t: float) -> bool:
+        heard_self, peak = self.engines.self_check.heard_self(self.speaker.reference())
+        if heard_self:
+            log.info("wake during playback ignored: our own voice scores %.2f", peak)
+            return False
+        log.info("barge-in: %s (%.2f) while speaking", detection.model, detection.score)
+        self.speaker.stop_speaking()
+        return True
+
+    # -- main loop -----------------------------------------------------------------------
+
+    def _enqueue(self, event: ev.Event) -> None:
+        try:
+            self._events.put_nowait(event)
+        except queue.Full:  # drop the oldest, count it
+            try:
+                self._events.get_nowait()
+                self.events_dropped += 1
+            except queue.Empty:
+                pass
+            self._events.put_nowait(event)
+
+    def run_forever(self) -> None:
+        tick_every = self.supervisor.interval(default=5.0)
+        next_tick = 0.0
+        next_status = 0.0
+        next_metrics = 0.0
+        while not self._stop.is_set():
+            now = time.monotonic()
+            self.supervisor.beat("main")
+            maybe_hang("main")
+            self._drain_events()
+            if self._reload.is_set():
+                self._reload.clear()
+                self.reload()
+            if now >= next_status:
+                self._update_status()
+                next_status = now + 2.0
+            if now >= next_tick:
+                if self.records is not None:
+                    self.health.set("db", *self.records.health())
+                self.supervisor.tick()
+                next_tick = now + tick_every
+            if now >= next_metrics:
+                self._write_metrics()
+                next_metrics = now + self.config.runtime.metrics_interval_s
+            wait = 0.05
+            if self.avatar is not None:
+                try:
+                    self.avatar.frame()
+                    wait = min(wait, self.avatar.seconds_until_next_frame())
+                except Exception as exc:
+                    log.error("display failed, continuing voice-only: %s", exc)
+                    self._close_avatar()
+            self._stop.wait(max(wait, 0.005))
+
+    def _drain_events(self, limit: int = 500) -> None:
+        for _ in range(limit):
+            try:
+                event = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self._dispatch(event)
+
+    def _dispatch(self, event: ev.Event) -> None:
+        if event.type != "mouth":
+            _log_event(event)
+        if event.type == "degraded":
+            self._note_degraded(event)  # type: ignore[arg-type]
+        for consumer in (self.health.on_event, self.metrics.on_event,
+                         self.records.on_event if self.records else None,
+                         self.avatar.handle if self.avatar else None):
+            if consumer is None:
+                continue
+            try:
+                consumer(event)
+            except Exception:
+                log.exception("event consumer failed on %s", event.type)
+        if event.type == "turn_end" and event.outcome != "no_speech":  # type: ignore[attr-defined]
+            self.health.note_turn()
+
+    def _note_degraded(self, event: ev.Degraded) -> None:
+        if event.active:
+            self._degraded[event.component] = event.mode
+        else:
+            self._degraded.pop(event.component, None)
+        self._update_status(force=True)
+
+    def _update_status(self, force: bool = False) -> None:
+        snapshot = self.health.snapshot()
+        turns = snapshot.get("turns_today", 0)
+        mic = "mic ok" if self._mic_ok else "mic unavailable"
+        modes = [m.replace("_", " ") for c, m in self._degraded.items() if c != "mic"]
+        if modes or not self._mic_ok:
+            head = "degraded: " + ", ".join(modes or [mic])
+        else:
+            head = "speaking" if self.speaker.is_playing() else "listening"
+        line = f"{head} · {turns} chats today · {mic}"
+        self.health.set_status(line)
+        if force or line != self._status_line:
+            self._status_line = line
+            if not self.supervisor.check():
+                self.notifier.status(line)
+
+    def _health_doc(self) -> dict[str, Any]:
+        doc = self.health.snapshot()
+        doc["events_dropped"] = self.events_dropped
+        doc["mic_dropped_chunks"] = getattr(self.source, "dropped", 0)
+        doc["stalled_loops"] = self.supervisor.check()
+        return doc
+
+    def _write_metrics(self) -> None:
+        path = self.config.runtime.metrics_textfile
+        self.metrics.update_process()
+        if path:
+            self.metrics.write_textfile(path)
+
+    # -- reload --------------------------------------------------------------------------
+
+    def request_reload(self, *_: Any) -> None:
+        self._reload.set()
+
+    def reload(self) -> None:
+        """SIGHUP: validate the new config; apply it, or keep the last good one."""
+        self.notifier.reloading()
+        try:
+            config = load_config(self.config_path)
+            dialogue = build_dialogue(config)
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("reload rejected: %s: %s", exc.source, problem)
+            self.notifier.ready(self._status_line)
+            return
+        except (IntentsError, TemplateError) as exc:
+            log.error("reload rejected: %s", exc)
+            self.notifier.ready(self._status_line)
+            return
+        old = self.config
+        self.config = config
+        self.turns.dialogue = dialogue  # next turn uses new prices/intents
+        self.engines.dialogue = dialogue
+        self.engines.wake.settings = config.wake
+        self.engines.self_check.settings = config.wake
+        self.listener.wake_settings = config.wake
+        self.listener.settings = config.listen
+        self.speaker.volume = config.audio.volume
+        if config.tts != old.tts:
+            self._reload_tts(config)
+        if config.audio.input != old.audio.input and self._mic_ok:
+            self._mic_lost("input device changed by reload")
+        if self.avatar is not None:
+            self.avatar.apply_config(config, _wake_phrase(config))
+        log.info("reloaded %s", self.config_path or "config")
+        self.notifier.ready(self._status_line)
+
+    def _reload_tts(self, config: Config) -> None:
+        from vitad.pipeline.errors import TtsFailure
+        from vitad.tts.piper_engine import PiperTts
+
+        try:
+            self.speaker.tts = PiperTts(config.tts, config.base_dir)
+        except TtsFailure as exc:
+            log.error("reload: new voice unusable, keeping the old one: %s", exc.message)
+
+    # -- stop ----------------------------------------------------------------------------
+
+    def request_stop(self, *_: Any) -> None:
+        self._stop.set()
+
+    def stop(self) -> None:
+        self.notifier.stopping()
+        self._stop.set()
+        for name, close in (("speaker", getattr(self, "speaker", None) and self.speaker.close),
+                            ("mic", self.source.close if self.source else None),
+                            ("avatar", self._close_avatar),
+                            ("health", self.health_server.stop if self.health_server else None),
+                            ("records", self.records.close if self.records else None)):
+            if close is None:
+                continue
+            try:
+                close()
+            except Exception as exc:
+                log.warning("stopping %s: %s", name, exc)
+        self._drain_events()
+
+    def _close_avatar(self) -> None:
+        avatar, self.avatar = self.avatar, None
+        if avatar is not None:
+            avatar.close()
+
+
+def _wake_phrase(config: Config) -> str:
+    name = config.wake.models[0]
+    if name.endswith((".onnx", ".tflite")):
+        return "the wake word"
+    return name.replace("_", " ").title()
+
+
+_QUIET_FIELDS = {"type", "t"}
+
+
+def _log_event(event: ev.Event) -> None:
+    data = {k: v for k, v in event.to_dict().items() if k not in _QUIET_FIELDS}
+    if event.type == "transcript":
+        if not data.get("final"):
+            return
+        data["text"] = f"<{len(data['text'].split())} words>"  # no transcript text in logs
+    if event.type == "problem_report":
+        data["text"] = f"<{len(data['text'].split())} words>"
+    level = logging.WARNING if event.type in ("error", "degraded") else logging.INFO
+    fields = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", {}))
+    log.log(level, "%s %s", event.type, fields)
+
+
+def run_daemon(config_path: Path | None) -> int:
+    daemon = Daemon(config_path)
+    signal.signal(signal.SIGTERM, daemon.request_stop)
+    signal.signal(signal.SIGINT, daemon.request_stop)
+    signal.signal(signal.SIGHUP, daemon.request_reload)
+    try:
+        daemon.start()
+        daemon.run_forever()
+    except (ConfigError, IntentsError, TemplateError, StageFailure) as exc:
+        log.error("cannot start: %s", str(exc).replace("\n", "; "))
+        daemon.stop()
+        return EXIT_CONFIG
+    daemon.stop()
+    log.info("stopped")
+    return daemon.exit_code or 0
+
