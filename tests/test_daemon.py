@@ -175,3 +175,57 @@ def test_real_alsa_devices_by_name(tmp_path: Path, notify) -> None:
         assert health["components"]["speaker"]["state"] == "ok"
     finally:
         assert stop(proc) == 0
+
+
+def test_reload_keeps_last_good_config_and_applies_a_new_price(tmp_path: Path, notify,
+                                                                speech) -> None:
+    ask = np.concatenate([speech("Hey Jarvis."), silence(0.3),
+                          speech("How much is the big washer?")])
+    report = np.concatenate([speech("Hey Jarvis."), silence(0.3),
+                             speech("Washer five is broken.")])
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, with_noise(np.concatenate([silence(4.0), ask, silence(9.0), report,
+                                              silence(9.0), ask, silence(3.0)]), level=50),
+              INTERNAL_RATE)
+    audio = {"input": f"wav:{wav}", "output": "null"}
+    config = write_config(tmp_path, audio=audio)
+    good = config.read_text()
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+        config.write_text(good.replace('hangover_s = 0.5', 'hangover_s = "long"'))
+        proc.send_signal(signal.SIGHUP)
+        notify.pump(16)  # first question answered with the old (good) config
+        new_price = good.replace('price = "7 dollars 50"', 'price = "9 dollars 25"')
+        assert new_price != good
+        config.write_text(new_price)
+        proc.send_signal(signal.SIGHUP)
+        notify.pump(20)
+        assert proc.poll() is None, "a broken config must not stop the daemon"
+    finally:
+        assert stop(proc) == 0
+    log = (tmp_path / "daemon.log").read_text()
+    assert "reload rejected" in log and "listen.hangover_s" in log
+    replies = [line for line in log.splitlines() if " reply " in line]
+    assert len(replies) == 3, log[-4000:]
+    assert "7 dollars 50" in replies[0]
+    assert "9 dollars 25" in replies[2]
+    # The problem report was stored durably and is visible to the operator command.
+    proc = subprocess.run([sys.executable, "-m", "vitad", "reports", "--config", str(config)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "washer" in proc.stdout and "5" in proc.stdout, proc.stdout
+
+
+def test_sigusr1_dumps_every_thread(tmp_path: Path, notify) -> None:
+    config = write_config(tmp_path, audio={"input": "USB PnP Sound Device", "output": "null"})
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+        proc.send_signal(signal.SIGUSR1)
+        notify.pump(1.5)
+        assert proc.poll() is None
+    finally:
+        stop(proc)
+    log = (tmp_path / "daemon.log").read_text()
+    assert "_listen_loop" in log and "run_forever" in log

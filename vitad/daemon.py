@@ -16,6 +16,7 @@ deadline; a hung listener, speaker, DB writer or main loop therefore stops the p
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import queue
 import signal
@@ -38,17 +39,16 @@ from vitad.pipeline.listener import Listener
 from vitad.pipeline.speakers import LiveSpeaker
 from vitad.pipeline.turns import TurnHandler
 from vitad.pipeline.wake import Detection
+from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel, HealthServer
-from vitad.runtime.metrics import Metrics
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
-from vitad.runtime.records import RecordStore
 
 log = logging.getLogger("vitad.daemon")
 
 EVENT_QUEUE_MAX = 2000
 MIC_SILENT_S = 3.0  # an open microphone that delivers nothing this long is treated as gone
-EXIT_RESTART = 75  # planned restart (resource ceiling); systemd Restart=always brings us back
-EXIT_CONFIG = 78  # EX_CONFIG: the unit's RestartPreventExitStatus stops a restart loop
+EXIT_RESTART = EXIT_GUARD_RESTART  # planned restart (ceiling hit); Restart=always brings us back
+EXIT_DEVICE = 74  # a device the kernel sees keeps failing to open: a fresh process may help
 
 
 class Daemon:
@@ -56,9 +56,9 @@ class Daemon:
         self.config_path = config_path
         self.started = time.monotonic()
         self.notifier = Notifier()
+        self.rt: ApplianceRuntime | None = None
         self.supervisor = WatchdogSupervisor(self.notifier)
         self.health = HealthModel()
-        self.metrics = Metrics()
         self.bus = ev.EventBus()
         self._events: queue.Queue[ev.Event] = queue.Queue(maxsize=EVENT_QUEUE_MAX)
         self.events_dropped = 0
@@ -67,8 +67,6 @@ class Daemon:
         self.exit_code = 0
         self.config: Config
         self.engines: Engines
-        self.records: RecordStore | None = None
-        self.health_server: HealthServer | None = None
         self.avatar: Any = None
         self.source: Any = None
         self.speaker: LiveSpeaker
@@ -98,11 +96,11 @@ class Daemon:
         self.health.set("wake", "ok")
         self.health.set("tts", "ok" if self.engines.tts else "failed",
                         None if self.engines.tts else "Piper voice unusable")
-        self._start_records()
-        self._start_health_server()
+        self._start_runtime()
         self._start_avatar()
         self._start_speaker()
-        self.turns = TurnHandler(self.engines.dialogue, self.speaker, self.bus)
+        self.turns = TurnHandler(self.engines.dialogue, self.speaker, self.bus,
+                                 store_report=self._store_report)
         self.listener = Listener(
             self.config.wake, self.config.listen, self.engines.wake, self.engines.vad,
             self.engines.recognizer, self.bus, on_utterance=self.turns,
@@ -125,22 +123,30 @@ class Daemon:
         while not self._mic_tried.is_set() and time.monotonic() < end:
             self._mic_tried.wait(0.05)
 
-    def _start_records(self) -> None:
+    def _start_runtime(self) -> None:
+        """Records, health socket, metrics, guard (vitad.runtime); none of them is fatal."""
+        rt = ApplianceRuntime(self.config.runtime, self.config.privacy, self.notifier,
+                              status_line=lambda: self._status_line)
+        # One supervisor and one health model for the whole daemon.
+        rt.supervisor, rt.health = self.supervisor, self.health
+        rt.server = HealthServer(self.config.runtime.health_socket, self._health_doc)
         try:
-            self.records = RecordStore(self.config.runtime, self.config.privacy,
-                                       on_beat=lambda: self.supervisor.beat("records"))
-            self.records.start()
-            self.supervisor.register("records", self.config.runtime.loop_deadline_s)
-            self.health.set("db", "ok")
+            rt.start()
         except Exception as exc:  # records are worth having, not worth dying for
-            log.error("records disabled: %s", exc)
-            self.health.set("db", "failed", str(exc))
-            self.records = None
+            log.error("runtime services degraded: %s", exc)
+        self.rt = rt
 
-    def _start_health_server(self) -> None:
-        self.health_server = HealthServer(self.config.runtime.health_socket, self._health_doc)
-        if not self.health_server.start():
-            self.health_server = None
+    def _store_report(self, report: ev.ProblemReport) -> int | None:
+        """Durably store a customer's problem report; None if it could not be saved."""
+        if self.rt is None:
+            return None
+        report_id = self.rt.records.add_report(report.machine_type, report.machine_number,
+                                               report.text, turn_id=report.turn_id)
+        if report_id is None:
+            log.error("problem report could not be saved (database unavailable)")
+        else:
+            log.info("problem report #%d saved", report_id)
+        return report_id
 
     def _start_avatar(self) -> None:
         if not self.config.avatar.enabled:
@@ -170,12 +176,21 @@ class Daemon:
             self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", True,
                                          str(exc)))
             sink = None
+        runtime = self.config.runtime
         self.speaker = LiveSpeaker(
             self.engines.tts, sink, self.bus, self.clock, volume=self.config.audio.volume,
             tail_s=self.config.wake.playback_tail_s,
-            heartbeat=self._speaker_beat,
+            heartbeat=self._speaker_beat, reopen=self._open_speaker,
+            retry_s=(runtime.device_retry_initial_s, runtime.device_retry_max_s),
         )
         self.speaker.start()
+
+    def _open_speaker(self) -> Any:
+        self._reinit_portaudio()
+        rate = self.engines.tts.rate if self.engines.tts else 22050
+        sink = make_sink(self.config.audio.output, rate, self.config.base_dir)
+        sink.open()
+        return sink
 
     def _speaker_beat(self) -> None:
         self.supervisor.beat("speaker")
@@ -187,6 +202,7 @@ class Daemon:
         runtime = self.config.runtime
         backoff = runtime.device_retry_initial_s
         attempts = 0
+        seen_but_failing = 0
         last_audio = time.monotonic()
         while not self._stop.is_set():
             self.supervisor.beat("listener")
@@ -195,9 +211,18 @@ class Daemon:
                 attempts += 1
                 log_it = attempts == 1 or attempts % runtime.device_retry_log_every == 0
                 if self._open_mic(log_it):
-                    backoff, attempts = runtime.device_retry_initial_s, 0
+                    backoff, attempts, seen_but_failing = runtime.device_retry_initial_s, 0, 0
                     last_audio = time.monotonic()
                 else:
+                    if kernel_sees_sound_device(self.config.audio.input):
+                        seen_but_failing += 1
+                        if 0 < runtime.device_restart_after <= seen_but_failing:
+                            log.error("microphone '%s' is present but failed to open %d times;"
+                                      " exiting so systemd restarts vitad",
+                                      self.config.audio.input, seen_but_failing)
+                            self.exit_code = EXIT_DEVICE
+                            self._stop.set()
+                            return
                     self._sleep_beating("listener", backoff)
                     backoff = min(backoff * 2, runtime.device_retry_max_s)
                 continue
@@ -286,10 +311,9 @@ class Daemon:
             self._events.put_nowait(event)
 
     def run_forever(self) -> None:
-        tick_every = self.supervisor.interval(default=5.0)
+        tick_every = min(self.supervisor.interval(default=5.0), 5.0)
         next_tick = 0.0
         next_status = 0.0
-        next_metrics = 0.0
         while not self._stop.is_set():
             now = time.monotonic()
             self.supervisor.beat("main")
@@ -302,13 +326,8 @@ class Daemon:
                 self._update_status()
                 next_status = now + 2.0
             if now >= next_tick:
-                if self.records is not None:
-                    self.health.set("db", *self.records.health())
-                self.supervisor.tick()
+                self._tick()
                 next_tick = now + tick_every
-            if now >= next_metrics:
-                self._write_metrics()
-                next_metrics = now + self.config.runtime.metrics_interval_s
             wait = 0.05
             if self.avatar is not None:
                 try:
@@ -332,8 +351,7 @@ class Daemon:
             _log_event(event)
         if event.type == "degraded":
             self._note_degraded(event)  # type: ignore[arg-type]
-        for consumer in (self.health.on_event, self.metrics.on_event,
-                         self.records.on_event if self.records else None,
+        for consumer in (self.rt.on_event if self.rt else self.health.on_event,
                          self.avatar.handle if self.avatar else None):
             if consumer is None:
                 continue
@@ -374,11 +392,18 @@ class Daemon:
         doc["stalled_loops"] = self.supervisor.check()
         return doc
 
-    def _write_metrics(self) -> None:
-        path = self.config.runtime.metrics_textfile
-        self.metrics.update_process()
-        if path:
-            self.metrics.write_textfile(path)
+    def _tick(self) -> None:
+        if self.rt is None:
+            self.supervisor.tick()
+            return
+        self.rt.metrics.update_process()
+        self.rt.tick()
+        idle = not self.listener.listening and not self.speaker.is_playing()
+        if self.rt.restart_reasons and idle:
+            log.warning("planned restart at an idle moment: %s",
+                        "; ".join(self.rt.restart_reasons))
+            self.exit_code = EXIT_RESTART
+            self._stop.set()
 
     # -- reload --------------------------------------------------------------------------
 
@@ -435,11 +460,11 @@ class Daemon:
     def stop(self) -> None:
         self.notifier.stopping()
         self._stop.set()
-        for name, close in (("speaker", getattr(self, "speaker", None) and self.speaker.close),
+        speaker = getattr(self, "speaker", None)
+        for name, close in (("speaker", speaker.close if speaker else None),
                             ("mic", self.source.close if self.source else None),
                             ("avatar", self._close_avatar),
-                            ("health", self.health_server.stop if self.health_server else None),
-                            ("records", self.records.close if self.records else None)):
+                            ("runtime", self.rt.stop if self.rt else None)):
             if close is None:
                 continue
             try:
@@ -452,6 +477,26 @@ class Daemon:
         avatar, self.avatar = self.avatar, None
         if avatar is not None:
             avatar.close()
+
+
+def kernel_sees_sound_device(name: str, cards: Path = Path("/proc/asound/cards")) -> bool:
+    """Is a sound card the kernel knows about a plausible match for the configured device?
+
+    Only then can a process restart help (PortAudio state gone bad); an unplugged USB mic is
+    simply absent and must be waited for, never restarted or rebooted over.
+    """
+    if name.startswith("wav:") or name == "null":
+        return False
+    try:
+        text = cards.read_text(errors="replace").lower()
+    except OSError:
+        return False
+    if "no soundcards" in text or not text.strip():
+        return False
+    if name == "default":
+        return True
+    words = [w for w in name.lower().replace(",", " ").split() if len(w) > 2]
+    return bool(words) and all(w in text for w in words)
 
 
 def _wake_phrase(config: Config) -> str:
@@ -482,6 +527,8 @@ def run_daemon(config_path: Path | None) -> int:
     signal.signal(signal.SIGTERM, daemon.request_stop)
     signal.signal(signal.SIGINT, daemon.request_stop)
     signal.signal(signal.SIGHUP, daemon.request_reload)
+    # `kill -USR1 <pid>`: every thread's stack into the journal (where is it stuck?).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         daemon.start()
         daemon.run_forever()

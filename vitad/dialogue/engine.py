@@ -43,6 +43,10 @@ class Dialogue:
         self._base_vars = self._shop_variables()
         self.check_templates()
 
+    def reply_for(self, intent: str) -> str:
+        """The plain reply of an intent (e.g. "contact" when a report could not be saved)."""
+        return self._reply(self.intents.intents[intent], Slots())
+
     def reset_sessions(self) -> None:
         """Forget every conversation (a new simulation starts its clock at zero)."""
         self.sessions = SessionStore(self.sessions.timeout_s, self.sessions.max_sessions)

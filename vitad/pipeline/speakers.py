@@ -156,7 +156,9 @@ class LiveSpeaker:
 
     def __init__(self, tts: PiperTts | None, sink: AudioSink | None, bus: ev.EventBus,
                  clock: Callable[[], float], volume: float = 1.0, tail_s: float = 0.3,
-                 heartbeat: Callable[[], None] = lambda: None, realtime: bool = True) -> None:
+                 heartbeat: Callable[[], None] = lambda: None, realtime: bool = True,
+                 reopen: Callable[[], AudioSink] | None = None,
+                 retry_s: tuple[float, float] = (1.0, 30.0)) -> None:
         self.tts = tts
         self.sink = sink
         self.bus = bus
@@ -173,6 +175,10 @@ class LiveSpeaker:
         self._reference: deque[np.ndarray] = deque(
             maxlen=int(REFERENCE_KEEP_S / MOUTH_BLOCK_S))
         self.dropped = 0
+        self._reopen = reopen
+        self._retry_initial, self._retry_max = retry_s
+        self._retry_in = self._retry_initial
+        self._retry_at = 0.0
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
         self._stopped = threading.Event()
 
@@ -214,6 +220,7 @@ class LiveSpeaker:
     def _run(self) -> None:
         while not self._stopped.is_set():
             self.heartbeat()
+            self._maybe_reopen()
             try:
                 item = self._queue.get(timeout=0.5)
             except queue.Empty:
@@ -272,6 +279,36 @@ class LiveSpeaker:
 
     def _write(self, samples: np.ndarray) -> None:
         if self.sink is not None:
-            self.sink.write(samples)
-        elif self.realtime:
+            try:
+                self.sink.write(samples)
+                return
+            except Exception as exc:  # USB speaker unplugged mid-reply: captions only
+                self._sink_failed(exc)
+        if self.realtime:
             time.sleep(len(samples) / self.rate)
+
+    def _sink_failed(self, exc: Exception) -> None:
+        log.warning("speaker failed (%s); captions only until it is back", exc)
+        sink, self.sink = self.sink, None
+        with contextlib.suppress(Exception):
+            sink.close()  # type: ignore[union-attr]
+        self._retry_in = self._retry_initial
+        self._retry_at = time.monotonic() + self._retry_in
+        self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", True,
+                                     str(exc)))
+
+    def _maybe_reopen(self) -> None:
+        """Reopen a lost speaker by name with capped exponential backoff."""
+        if self.sink is not None or self._reopen is None or time.monotonic() < self._retry_at:
+            return
+        try:
+            sink = self._reopen()
+        except Exception as exc:
+            self._retry_in = min(self._retry_in * 2, self._retry_max)
+            self._retry_at = time.monotonic() + self._retry_in
+            log.debug("speaker still unavailable: %s", exc)
+            return
+        self.sink = sink
+        self._retry_in = self._retry_initial
+        log.info("speaker is back")
+        self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", False))

@@ -7,6 +7,7 @@ differs (a timeline on the input clock vs. a real output device).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol
 
 from vitad import events as ev
@@ -24,11 +25,13 @@ class Speaker(Protocol):
 
 class TurnHandler:
     def __init__(self, dialogue: Dialogue, speaker: Speaker, bus: ev.EventBus,
-                 session_key: str = "kiosk") -> None:
+                 session_key: str = "kiosk",
+                 store_report: Callable[[ev.ProblemReport], int | None] | None = None) -> None:
         self.dialogue = dialogue
         self.speaker = speaker
         self.bus = bus
         self.session_key = session_key
+        self.store_report = store_report
 
     def __call__(self, utt: Utterance) -> None:
         t = utt.endpoint.decided_at
@@ -43,9 +46,13 @@ class TurnHandler:
             self.bus.publish(ev.TurnEnd(t, utt.turn_id, outcome="error"))
             return
         self.bus.publish(ev.Intent(t, utt.turn_id, answer.intent, answer.score, answer.slots))
+        text = answer.text
         if answer.is_problem_report:
-            self.bus.publish(ev.ProblemReport(
-                t, utt.turn_id, answer.slots.get("machine_type"),
-                answer.slots.get("machine_number"), utt.text))
-        self.bus.publish(ev.Reply(t, utt.turn_id, answer.text, answer.intent))
-        self.speaker.say(utt.turn_id, answer.text, utt, answer.intent)
+            report = ev.ProblemReport(t, utt.turn_id, answer.slots.get("machine_type"),
+                                      answer.slots.get("machine_number"), utt.text)
+            self.bus.publish(report)
+            # Tell the customer "noted" only once the report is durable.
+            if self.store_report is not None and self.store_report(report) is None:
+                text = self.dialogue.reply_for("contact")
+        self.bus.publish(ev.Reply(t, utt.turn_id, text, answer.intent))
+        self.speaker.say(utt.turn_id, text, utt, answer.intent)

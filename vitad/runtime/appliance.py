@@ -45,10 +45,12 @@ class ApplianceRuntime:
         privacy: PrivacySettings | None = None,
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.monotonic,
+        status_line: Callable[[], str] | None = None,
     ) -> None:
         self.runtime = runtime or RuntimeSettings()
         self.privacy = privacy or PrivacySettings()
         self._clock = clock
+        self._status_line = status_line
         self.notifier = notifier or Notifier()
         self.supervisor = WatchdogSupervisor(self.notifier, clock=clock)
         self.health = HealthModel()
@@ -101,8 +103,11 @@ class ApplianceRuntime:
             self.metrics.records_dropped.set(self.records.dropped)
             self.metrics.write_textfile(self.runtime.metrics_textfile)
         if pinged:
-            snap_state = self.health.overall()
-            status = "ok" if snap_state == "ok" else self._degraded_summary()
+            if self._status_line is not None:
+                status = self._status_line()
+            else:
+                snap_state = self.health.overall()
+                status = "ok" if snap_state == "ok" else self._degraded_summary()
             self.health.set_status(status)
             self.notifier.status(status)
         return pinged

@@ -60,6 +60,14 @@ class RuntimeSettings(BaseModel):
     device_retry_log_every: Annotated[int, Field(ge=1, le=10000)] = Field(
         20, description="after the first failure, log a retry only every Nth attempt"
     )
+    device_restart_after: Annotated[int, Field(ge=0, le=10000)] = Field(
+        8,
+        description=(
+            "exit (so systemd restarts us) after this many failed opens of a device that the "
+            "kernel lists in /proc/asound — a restart can help there; 0 = never. An absent "
+            "device is retried forever and never causes a restart"
+        ),
+    )
 
     # --- records ------------------------------------------------------------------------
     retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(
