@@ -229,3 +229,18 @@ def test_sigusr1_dumps_every_thread(tmp_path: Path, notify) -> None:
         stop(proc)
     log = (tmp_path / "daemon.log").read_text()
     assert "_listen_loop" in log and "run_forever" in log
+
+
+def test_restart_only_helps_for_a_device_the_kernel_lists(tmp_path: Path) -> None:
+    from vitad.daemon import kernel_sees_sound_device
+
+    cards = tmp_path / "cards"
+    cards.write_text(" 0 [Device ]: USB-Audio - USB PnP Sound Device\n"
+                     "                      C-Media Electronics Inc. USB PnP Sound Device\n")
+    assert kernel_sees_sound_device("USB PnP Sound Device", cards)
+    assert kernel_sees_sound_device("default", cards)
+    assert not kernel_sees_sound_device("Jabra Speak 410", cards)  # unplugged: wait, no exit
+    assert not kernel_sees_sound_device("wav:/tmp/x.wav", cards)
+    cards.write_text("--- no soundcards ---\n")
+    assert not kernel_sees_sound_device("default", cards)
+    assert not kernel_sees_sound_device("default", tmp_path / "missing")

@@ -1,0 +1,97 @@
+"""Speakers: playback-time events, barge-in cuts, a speaker that vanishes and comes back."""
+
+from __future__ import annotations
+
+import time
+
+from tests.fakes import FakeTts, FlakySink
+from vitad import events as ev
+from vitad.pipeline.endpoint import Endpoint
+from vitad.pipeline.listener import Utterance
+from vitad.pipeline.speakers import LiveSpeaker, TimelineSpeaker
+
+
+def utterance(turn: str = "t1", decided_at: float = 5.0) -> Utterance:
+    return Utterance(turn, "how much", "fake", Endpoint("silence", decided_at - 0.5, decided_at),
+                     time.perf_counter(), 0.0)
+
+
+def collect(bus: ev.EventBus) -> list[ev.Event]:
+    seen: list[ev.Event] = []
+    bus.subscribe(seen.append)
+    return seen
+
+
+def test_timeline_schedules_events_at_playback_time_and_barge_in_cuts() -> None:
+    bus = ev.EventBus()
+    seen = collect(bus)
+    speaker = TimelineSpeaker(FakeTts(), bus, tail_s=0.3)  # type: ignore[arg-type]
+    speaker.say("t1", "One two three four five six seven eight nine ten. Second sentence here.",
+                utterance(), "prices")
+    assert seen == []  # nothing is published before the input clock reaches it
+    speaker.release(5.0)
+    assert [e.type for e in seen] == []
+    speaker.release(5.5)
+    assert [e.type for e in seen] == ["audio_out_start", "speaking"]
+    assert speaker.is_playing(5.6)
+    speaker.stop(5.6)  # barge-in
+    speaker.release()
+    end = [e for e in seen if e.type == "audio_out_end"]
+    assert len(end) == 1 and end[0].interrupted and end[0].t == 5.6  # type: ignore[attr-defined]
+    assert [e.type for e in seen].count("speaking") == 1  # the second sentence never played
+    assert not speaker.is_playing(6.0)
+    track = speaker.render(10.0)
+    assert track[int(5.5 * 22050) : int(5.6 * 22050)].any()  # played until the barge-in
+    assert not track[int(5.61 * 22050) :].any()  # and nothing after it
+
+
+def test_live_speaker_survives_a_vanishing_device_and_reopens_it() -> None:
+    bus = ev.EventBus()
+    seen = collect(bus)
+    broken = FlakySink(fail_after=3)
+    fresh = FlakySink()
+    opened: list[FlakySink] = []
+
+    def reopen() -> FlakySink:
+        if not opened:
+            opened.append(fresh)
+            raise OSError("still unplugged")  # first retry fails: backoff
+        return fresh
+
+    speaker = LiveSpeaker(FakeTts(), broken, bus, time.monotonic, realtime=False,  # type: ignore[arg-type]
+                          reopen=reopen, retry_s=(0.05, 0.2))
+    speaker.start()
+    try:
+        speaker.say("t1", "one two three four five six seven eight", utterance(), "prices")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                e.type == "degraded" and not e.active for e in seen):  # type: ignore[attr-defined]
+            time.sleep(0.05)
+        degraded = [e for e in seen if e.type == "degraded"]
+        assert [d.active for d in degraded] == [True, False]  # type: ignore[attr-defined]
+        assert broken.closed.is_set()
+        assert any(e.type == "turn_end" for e in seen), "the turn must still finish"
+        speaker.say("t2", "back again", utterance("t2"), "thanks")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and fresh.writes == 0:
+            time.sleep(0.05)
+        assert fresh.writes > 0
+    finally:
+        speaker.close()
+
+
+def test_live_speaker_stop_speaking_interrupts_between_blocks() -> None:
+    bus = ev.EventBus()
+    seen = collect(bus)
+    speaker = LiveSpeaker(FakeTts(), None, bus, time.monotonic, realtime=True)  # type: ignore[arg-type]
+    speaker.start()
+    try:
+        speaker.say("t1", " ".join(["word"] * 40), utterance(), "prices")  # 4 s of audio
+        time.sleep(0.4)
+        assert speaker.is_playing()
+        speaker.stop_speaking()
+        time.sleep(0.3)
+        ends = [e for e in seen if e.type == "audio_out_end"]
+        assert ends and ends[0].interrupted  # type: ignore[attr-defined]
+    finally:
+        speaker.close()
