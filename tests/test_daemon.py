@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -217,9 +218,15 @@ def test_reload_keeps_last_good_config_and_applies_a_new_price(tmp_path: Path, n
     assert "washer" in proc.stdout and "5" in proc.stdout, proc.stdout
 
 
-def test_sigusr1_dumps_every_thread(tmp_path: Path, notify) -> None:
-    config = write_config(tmp_path, audio={"input": "USB PnP Sound Device", "output": "null"})
-    proc = start_daemon(config, notify, tmp_path)
+def test_sigusr1_dumps_every_thread_and_a_corrupt_db_is_moved_aside(tmp_path: Path,
+                                                                     notify) -> None:
+    """Also runs with the avatar on SDL's dummy video driver, as on a box with a screen."""
+    config = write_config(tmp_path, audio={"input": "USB PnP Sound Device", "output": "null"},
+                          avatar={"enabled": True})
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "vitad.db").write_bytes(b"this is not an SQLite database" * 100)
+    proc = start_daemon(config, notify, tmp_path, SDL_VIDEODRIVER="dummy")
     try:
         notify.wait_for("READY=1", 60)
         proc.send_signal(signal.SIGUSR1)
@@ -229,6 +236,10 @@ def test_sigusr1_dumps_every_thread(tmp_path: Path, notify) -> None:
         stop(proc)
     log = (tmp_path / "daemon.log").read_text()
     assert "_listen_loop" in log and "run_forever" in log
+    assert "avatar: display dummy" in log
+    assert [p.name for p in state.glob("vitad.db.corrupt-*")], list(state.iterdir())
+    with sqlite3.connect(state / "vitad.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 def test_restart_only_helps_for_a_device_the_kernel_lists(tmp_path: Path) -> None:
@@ -244,3 +255,54 @@ def test_restart_only_helps_for_a_device_the_kernel_lists(tmp_path: Path) -> Non
     cards.write_text("--- no soundcards ---\n")
     assert not kernel_sees_sound_device("default", cards)
     assert not kernel_sees_sound_device("default", tmp_path / "missing")
+
+
+@pytest.fixture
+def tiny_state(tmp_path: Path) -> Iterator[Path]:
+    state = tmp_path / "state"
+    state.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(state)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {mounted.stderr.strip()}")
+    try:
+        yield state
+    finally:
+        subprocess.run(["umount", "-l", str(state)], check=False)
+
+
+def test_full_state_disk_keeps_answering(tmp_path: Path, notify, speech, tiny_state) -> None:
+    question = np.concatenate([silence(6.0), speech("Hey Jarvis."), silence(0.3),
+                               speech("Washer five is broken."), silence(1.0),
+                               speech("Hey Jarvis."), silence(0.3),
+                               speech("What time do you close?"), silence(10.0)])
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, with_noise(question, level=50), INTERNAL_RATE)
+    config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": "null"})
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+        filler = tiny_state / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:  # fill the disk to the last byte
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        notify.pump(24)
+        assert proc.poll() is None
+        filler.unlink()
+        notify.pump(2)
+    finally:
+        assert stop(proc) == 0
+    log = (tmp_path / "daemon.log").read_text()
+    replies = [line for line in log.splitlines() if " reply " in line]
+    assert len(replies) == 2, log[-3000:]
+    assert "reach the staff" in replies[0]  # not "noted": the report could not be saved
+    assert "11 at night" in replies[1]  # still answering
+    assert "problem report could not be saved" in log
+    assert "Traceback" not in log
+    with sqlite3.connect(tiny_state / "vitad.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
