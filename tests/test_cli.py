@@ -98,3 +98,24 @@ def test_devices_without_portaudio_or_with_it_is_one_line() -> None:
         assert "Traceback" not in proc.stderr
     else:
         assert_clean_failure(proc, "PortAudio")
+
+
+def test_say_and_simulate_work_without_portaudio(tmp_path: Path, cfg: Path) -> None:
+    """sounddevice is imported only for real devices: block it and run the file paths."""
+    out = tmp_path / "hi.wav"
+    code = f"""
+import sys
+sys.modules["sounddevice"] = None  # any import of it now raises ImportError
+from vitad.cli import main
+assert main(["say", "Hey Jarvis. What time do you close?", "--output", {str(out)!r},
+             "--config", {str(cfg)!r}]) == 0
+assert main(["simulate", "--config", {str(cfg)!r}, "--input", {str(out)!r},
+             "--events", {str(tmp_path / "e.jsonl")!r}]) == 0
+print(main(["devices"]))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith("1")  # `devices` fails cleanly without PortAudio
+    assert "sounddevice" in proc.stderr and "Traceback" not in proc.stderr
+    assert (tmp_path / "e.jsonl").read_text()
