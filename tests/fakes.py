@@ -48,3 +48,74 @@ class FlakySink:
 
     def close(self) -> None:
         self.closed.set()
+
+
+class ScriptedWake:
+    """Like WakeDetector: fires at the scripted input times (seconds)."""
+
+    def __init__(self, fire_at: list[float], model: str = "hey_jarvis") -> None:
+        from vitad.config.schema import WakeSettings
+
+        self.settings = WakeSettings()
+        self.fire_at = sorted(fire_at)
+        self.model = model
+        self.resets = 0
+
+    def feed(self, samples: np.ndarray, t_end: float):  # type: ignore[no-untyped-def]
+        from vitad.pipeline.wake import Detection
+
+        if self.fire_at and t_end >= self.fire_at[0]:
+            self.fire_at.pop(0)
+            return Detection(self.model, 0.9)
+        return None
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
+class EnergyVad:
+    """Like SileroVad: 'speech' is any frame louder than a threshold."""
+
+    def __call__(self, frame: np.ndarray) -> float:
+        return 1.0 if np.abs(frame).mean() > 500 else 0.0
+
+    def reset(self) -> None:
+        pass
+
+
+class FakeRecognizer:
+    """Like a Recognizer: the transcript is the script, revealed as loud audio arrives."""
+
+    name = "fake"
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.fed_samples: list[int] = []
+
+    def set_vocabulary(self, phrases: list[str]) -> None:
+        pass
+
+    def start(self) -> FakeStream:
+        stream = FakeStream(self.words)
+        self.fed_samples.append(0)
+        stream.on_accept = lambda n: self.fed_samples.__setitem__(
+            -1, self.fed_samples[-1] + n)
+        return stream
+
+
+class FakeStream:
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+        self.loud = 0
+        self.on_accept = lambda n: None
+
+    def accept(self, samples: np.ndarray) -> None:
+        self.on_accept(len(samples))
+        if np.abs(samples).mean() > 500:
+            self.loud += 1
+
+    def partial(self) -> str:
+        return " ".join(self.words[: self.loud])
+
+    def finish(self) -> str:
+        return self.partial()
