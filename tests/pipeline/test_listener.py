@@ -66,7 +66,7 @@ def test_only_the_wake_phrase_then_a_pause_keeps_listening() -> None:
 
 def test_no_speech_gives_an_empty_utterance() -> None:
     samples = audio(("quiet", 1.0), ("loud", 0.3), ("quiet", 7.0))
-    _, seen, done, _ = run(samples, wake_at=[1.3], words=[], no_speech_timeout_s=3.0)
+    _, _, done, _ = run(samples, wake_at=[1.3], words=[], no_speech_timeout_s=3.0)
     assert len(done) == 1 and done[0].text == "" and done[0].endpoint.reason == "no_speech"
 
 
@@ -84,7 +84,7 @@ def test_wake_during_playback_needs_barge_in_approval() -> None:
         done: list[Utterance] = []
         asked: list[float] = []
 
-        def barge_in(detection, t, approve=approve):  # type: ignore[no-untyped-def]
+        def barge_in(detection, t, approve=approve, asked=asked):  # type: ignore[no-untyped-def]
             asked.append(t)
             return approve
 
