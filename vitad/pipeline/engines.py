@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from vitad import events as ev
 from vitad.asr.base import Recognizer
@@ -25,6 +27,7 @@ from vitad.pipeline.wake import SelfVoiceCheck, WakeDetector
 from vitad.tts.piper_engine import PiperTts
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -46,11 +49,13 @@ def build_dialogue(config: Config) -> Dialogue:
 
 
 def load_engines(config: Config, cache_dir: Path | None = None,
-                 progress: callable = lambda stage: None) -> Engines:  # type: ignore[valid-type]
+                 progress: Callable[[str], None] = lambda stage: None) -> Engines:
+    """Load everything; ``progress(stage)`` is called before each slow load (the daemon
+    sends EXTEND_TIMEOUT_USEC there, so systemd waits for a slow SD card)."""
     timings: dict[str, float] = {}
     degraded: list[ev.Degraded] = []
 
-    def timed(name: str, fn):  # type: ignore[no-untyped-def]
+    def timed(name: str, fn: Callable[[], T]) -> T:
         progress(name)
         start = time.perf_counter()
         value = fn()
