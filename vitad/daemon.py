@@ -273,14 +273,9 @@ class Daemon:
     @staticmethod
     def _reinit_portaudio() -> None:
         """PortAudio only sees hot-plugged USB devices after a terminate/initialize cycle."""
-        try:
-            from vitad.audio.devices import load_sounddevice
+        from vitad.audio.devices import reinitialize_portaudio
 
-            sd = load_sounddevice()
-            sd._terminate()
-            sd._initialize()
-        except Exception as exc:
-            log.debug("PortAudio re-init skipped: %s", exc)
+        reinitialize_portaudio()
 
     def _sleep_beating(self, name: str, seconds: float) -> None:
         end = time.monotonic() + seconds

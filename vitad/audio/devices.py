@@ -22,6 +22,41 @@ from vitad.audio.format import INTERNAL_RATE, AudioChunk, StreamResampler
 log = logging.getLogger(__name__)
 
 
+# PortAudio is not thread-safe for device queries, stream open/close and (re)initialisation:
+# the listener and speaker threads both reopen devices, so every such call holds this lock.
+PORTAUDIO_LOCK = threading.RLock()
+_open_streams = 0
+
+
+def _stream_opened() -> None:
+    global _open_streams
+    _open_streams += 1
+
+
+def _stream_closed() -> None:
+    global _open_streams
+    _open_streams = max(0, _open_streams - 1)
+
+
+def reinitialize_portaudio() -> bool:
+    """Re-scan devices (PortAudio sees hot-plugged USB only after terminate/initialize).
+
+    Skipped while any stream is open: terminating would kill it. A device that stays
+    unopenable then leads to the daemon's restart rule instead. Returns True if re-scanned.
+    """
+    with PORTAUDIO_LOCK:
+        if _open_streams:
+            return False
+        try:
+            sd = load_sounddevice()
+            sd._terminate()
+            sd._initialize()
+        except Exception as exc:  # no PortAudio at all: nothing to re-scan
+            log.debug("PortAudio re-init skipped: %s", exc)
+            return False
+        return True
+
+
 class DeviceError(Exception):
     """A sound device that is missing, vanished, or cannot be opened (one-line message)."""
 
@@ -49,10 +84,12 @@ class DeviceInfo:
 
 def list_devices() -> list[DeviceInfo]:
     sd = load_sounddevice()
+    with PORTAUDIO_LOCK:
+        devices = sd.query_devices()
     return [
         DeviceInfo(i, d["name"], d["max_input_channels"], d["max_output_channels"],
                    d["default_samplerate"])
-        for i, d in enumerate(sd.query_devices())
+        for i, d in enumerate(devices)
     ]
 
 
@@ -89,6 +126,10 @@ class DeviceSource:
         self._resampler: StreamResampler | None = None
 
     def open(self) -> None:
+        with PORTAUDIO_LOCK:
+            self._open()
+
+    def _open(self) -> None:
         sd = load_sounddevice()
         index = find_device(self.name, "input")
         rate = INTERNAL_RATE
@@ -108,6 +149,7 @@ class DeviceSource:
         except Exception as exc:
             self._stream = None
             raise DeviceError(f"cannot open input device '{self.name}': {exc}") from None
+        _stream_opened()
         self.failed.clear()
         log.info("microphone '%s' open at %d Hz", self.name, rate)
 
@@ -137,11 +179,13 @@ class DeviceSource:
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception as exc:  # a vanished device can fail to close; nothing to save
-                log.debug("closing input stream: %s", exc)
+            with PORTAUDIO_LOCK:
+                try:
+                    stream.stop()
+                    stream.close()
+                except Exception as exc:  # a vanished device can fail to close; nothing to save
+                    log.debug("closing input stream: %s", exc)
+                _stream_closed()
 
 
 class DeviceSink:
@@ -154,6 +198,10 @@ class DeviceSink:
         self._resampler: StreamResampler | None = None
 
     def open(self) -> None:
+        with PORTAUDIO_LOCK:
+            self._open()
+
+    def _open(self) -> None:
         sd = load_sounddevice()
         index = find_device(self.name, "output")
         device_rate = self.rate
@@ -170,6 +218,7 @@ class DeviceSink:
         except Exception as exc:
             self._stream = None
             raise DeviceError(f"cannot open output device '{self.name}': {exc}") from None
+        _stream_opened()
         log.info("speaker '%s' open at %d Hz", self.name, device_rate)
 
     def write(self, samples: np.ndarray) -> None:
@@ -185,8 +234,10 @@ class DeviceSink:
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception as exc:
-                log.debug("closing output stream: %s", exc)
+            with PORTAUDIO_LOCK:
+                try:
+                    stream.stop()
+                    stream.close()
+                except Exception as exc:
+                    log.debug("closing output stream: %s", exc)
+                _stream_closed()
