@@ -7,6 +7,7 @@ import threading
 import numpy as np
 
 from vitad.config.schema import TtsSettings
+from vitad.pipeline.wake import Detection
 from vitad.tts.piper_engine import SpokenSentence
 from vitad.tts.sentences import split_sentences
 
@@ -50,72 +51,74 @@ class FlakySink:
         self.closed.set()
 
 
-class ScriptedWake:
-    """Like WakeDetector: fires at the scripted input times (seconds)."""
+LOUD = 3000  # "speech" in the listener fakes is audio at least this loud
 
-    def __init__(self, fire_at: list[float], model: str = "hey_jarvis") -> None:
-        from vitad.config.schema import WakeSettings
 
-        self.settings = WakeSettings()
-        self.fire_at = sorted(fire_at)
-        self.model = model
+class FakeWake:
+    """Fires once at each scripted time (the first chunk ending at or after it)."""
+
+    def __init__(self, times: list[float]) -> None:
+        self.pending = sorted(times)
         self.resets = 0
 
-    def feed(self, samples: np.ndarray, t_end: float):  # type: ignore[no-untyped-def]
-        from vitad.pipeline.wake import Detection
-
-        if self.fire_at and t_end >= self.fire_at[0]:
-            self.fire_at.pop(0)
-            return Detection(self.model, 0.9)
+    def feed(self, samples: np.ndarray, t_end: float) -> Detection | None:
+        if self.pending and self.pending[0] <= t_end + 1e-9:
+            self.pending.pop(0)
+            return Detection("hey_jarvis", 0.87654)
         return None
 
     def reset(self) -> None:
         self.resets += 1
 
 
-class EnergyVad:
-    """Like SileroVad: 'speech' is any frame louder than a threshold."""
+class FakeVad:
+    """Speech probability from loudness."""
+
+    def __init__(self) -> None:
+        self.resets = 0
+        self.frames = 0
 
     def __call__(self, frame: np.ndarray) -> float:
-        return 1.0 if np.abs(frame).mean() > 500 else 0.0
+        assert len(frame) == 480
+        self.frames += 1
+        return 0.95 if np.abs(frame.astype(np.int32)).mean() > LOUD / 2 else 0.02
 
     def reset(self) -> None:
-        pass
+        self.resets += 1
+
+
+class FakeStream:
+    """Hears the next scripted word per 80 ms of loud audio it was fed."""
+
+    def __init__(self, recognizer: FakeRecognizer) -> None:
+        self.rec = recognizer
+        self.samples = 0
+        self.loud = 0
+        self.finished = False
+
+    def accept(self, samples: np.ndarray) -> None:
+        assert not self.finished
+        self.samples += len(samples)
+        self.loud += int(np.count_nonzero(np.abs(samples.astype(np.int32)) > LOUD / 2))
+
+    def partial(self) -> str:
+        return " ".join(self.rec.words[: self.loud // 1280])
+
+    def finish(self) -> str:
+        self.finished = True
+        return self.partial()
 
 
 class FakeRecognizer:
-    """Like a Recognizer: the transcript is the script, revealed as loud audio arrives."""
-
     name = "fake"
 
     def __init__(self, words: list[str]) -> None:
         self.words = words
-        self.fed_samples: list[int] = []
+        self.streams: list[FakeStream] = []
+
+    def start(self) -> FakeStream:
+        self.streams.append(FakeStream(self))
+        return self.streams[-1]
 
     def set_vocabulary(self, phrases: list[str]) -> None:
         pass
-
-    def start(self) -> FakeStream:
-        stream = FakeStream(self.words)
-        self.fed_samples.append(0)
-        stream.on_accept = lambda n: self.fed_samples.__setitem__(
-            -1, self.fed_samples[-1] + n)
-        return stream
-
-
-class FakeStream:
-    def __init__(self, words: list[str]) -> None:
-        self.words = words
-        self.loud = 0
-        self.on_accept = lambda n: None
-
-    def accept(self, samples: np.ndarray) -> None:
-        self.on_accept(len(samples))
-        if np.abs(samples).mean() > 500:
-            self.loud += 1
-
-    def partial(self) -> str:
-        return " ".join(self.words[: self.loud])
-
-    def finish(self) -> str:
-        return self.partial()

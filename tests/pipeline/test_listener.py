@@ -1,113 +1,205 @@
-"""The listener's orchestration with fakes: wake → pre-roll → endpoint → utterance."""
+"""The Listener's orchestration with fakes: wake → pre-roll → VAD endpoint → utterance."""
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Callable
 
-from tests.fakes import EnergyVad, FakeRecognizer, ScriptedWake
+import numpy as np
+import pytest
+
+from tests.fakes import LOUD, FakeRecognizer, FakeVad, FakeWake
 from vitad import events as ev
 from vitad.audio.wavfile import chunks_from_array
 from vitad.config.schema import ListenSettings, WakeSettings
-from vitad.pipeline.endpoint import Endpointer
 from vitad.pipeline.listener import Listener, Utterance
+from vitad.pipeline.wake import Detection
 
 RATE = 16000
 
 
 def audio(*parts: tuple[str, float]) -> np.ndarray:
-    """("loud"|"quiet", seconds) segments."""
-    out = []
-    for kind, seconds in parts:
-        n = int(seconds * RATE)
-        out.append(np.full(n, 3000 if kind == "loud" else 0, dtype=np.int16))
-    return np.concatenate(out)
+    """("loud"|"quiet", seconds) segments of 16 kHz int16."""
+    return np.concatenate([
+        np.full(int(seconds * RATE), LOUD if kind == "loud" else 0, dtype=np.int16)
+        for kind, seconds in parts
+    ])
 
 
-def run(samples: np.ndarray, wake_at: list[float], words: list[str], **listen):  # type: ignore[no-untyped-def]
-    bus = ev.EventBus()
-    seen: list[ev.Event] = []
-    bus.subscribe(seen.append)
-    done: list[Utterance] = []
-    rec = FakeRecognizer(words)
-    listener = Listener(WakeSettings(), ListenSettings(**listen), ScriptedWake(wake_at),  # type: ignore[arg-type]
-                        EnergyVad(), rec, bus, on_utterance=done.append)
-    for chunk in chunks_from_array(samples, 80):
-        listener.feed(chunk)
-    return listener, seen, done, rec
+class Rig:
+    def __init__(self, wake_at: list[float], words: list[str],
+                 gate: Callable[[float], bool] = lambda t: False,
+                 barge_in: Callable[[Detection, float], bool] = lambda d, t: False,
+                 wake_settings: WakeSettings | None = None, **listen: float) -> None:
+        self.bus = ev.EventBus()
+        self.events: list[ev.Event] = []
+        self.bus.subscribe(self.events.append)
+        self.utterances: list[Utterance] = []
+        self.wake = FakeWake(wake_at)
+        self.vad = FakeVad()
+        self.rec = FakeRecognizer(words)
+        self.listener = Listener(
+            wake_settings or WakeSettings(), ListenSettings(**listen), self.wake,  # type: ignore[arg-type]
+            self.vad, self.rec, self.bus, self.utterances.append, gate=gate, barge_in=barge_in,
+        )
+
+    def feed(self, samples: np.ndarray, chunk_ms: int = 80) -> Rig:
+        for chunk in chunks_from_array(samples, chunk_ms):
+            self.listener.feed(chunk)
+        return self
+
+    def of(self, kind: type[ev.Event]) -> list:  # type: ignore[type-arg]
+        return [e for e in self.events if isinstance(e, kind)]
 
 
-def test_question_after_wake_is_transcribed_and_ended_by_the_hangover() -> None:
-    samples = audio(("quiet", 1.0), ("loud", 0.5), ("quiet", 0.1), ("loud", 1.2), ("quiet", 2.0))
-    _, seen, done, rec = run(samples, wake_at=[1.6], words=["hey", "jarvis", "what", "time",
-                                                           "do", "you", "close"] * 5,
-                             hangover_s=0.5, preroll_s=0.6)
-    types = [e.type for e in seen]
-    assert types[:2] == ["wake", "listening"]
-    assert "speech_end" in types and types.count("transcript") >= 2
-    assert len(done) == 1
-    utt = done[0]
+QUESTION = ["hey", "jarvis", "what", "time", "do", "you", "close"] * 5
+
+
+def test_wake_then_question_then_silence_gives_one_utterance() -> None:
+    rig = Rig([1.6], QUESTION, hangover_s=0.5, preroll_s=0.6).feed(
+        audio(("quiet", 1.0), ("loud", 0.5), ("quiet", 0.1), ("loud", 1.2), ("quiet", 2.0)))
+    assert [e.type for e in rig.events[:2]] == ["wake", "listening"]
+    (utt,) = rig.utterances
     assert utt.endpoint.reason == "silence"
-    assert abs(utt.endpoint.speech_end - 2.8) < 0.1  # the last loud audio
-    assert abs(utt.endpoint.decided_at - 3.3) < 0.15  # + 0.5 s hangover
-    assert not utt.text.startswith("hey jarvis")  # wake words stripped
-    assert rec.fed_samples[0] >= 0.6 * RATE  # the pre-roll went to the recognizer
-    finals = [e for e in seen if e.type == "transcript" and e.final]  # type: ignore[attr-defined]
-    assert finals[0].t == utt.endpoint.decided_at
+    assert utt.endpoint.speech_end == pytest.approx(2.8, abs=0.04)  # the last loud audio
+    assert utt.endpoint.decided_at == pytest.approx(3.3, abs=0.1)  # + 0.5 s hangover
+    assert utt.text and utt.engine == "fake" and utt.asr_s >= 0
+    assert not rig.listener.listening
+    assert rig.wake.resets == 1 and rig.vad.resets == 1
+
+
+def test_events_carry_input_clock_times() -> None:
+    rig = Rig([1.6], QUESTION, hangover_s=0.5).feed(
+        audio(("quiet", 1.0), ("loud", 0.6), ("loud", 1.2), ("quiet", 2.0)))
+    (wake,) = rig.of(ev.Wake)
+    (listening,) = rig.of(ev.Listening)
+    (end,) = rig.of(ev.SpeechEnd)
+    finals = [e for e in rig.of(ev.Transcript) if e.final]
+    partials = [e for e in rig.of(ev.Transcript) if not e.final]
+    utt = rig.utterances[0]
+    assert wake.t == pytest.approx(1.6) and listening.t == wake.t
+    assert wake.model == "hey_jarvis" and wake.score == 0.877 and not wake.barge_in
+    assert listening.turn_id == end.turn_id == utt.turn_id
+    assert end.t == utt.endpoint.speech_end and end.endpoint_t == utt.endpoint.decided_at
+    assert end.reason == "silence"
+    assert len(finals) == 1 and finals[0].t == utt.endpoint.decided_at
+    assert finals[0].text == utt.text and finals[0].engine == "fake"
+    assert partials and all(wake.t <= p.t <= end.endpoint_t for p in partials)
+    assert [p.t for p in partials] == sorted(p.t for p in partials)
+    order = [e.type for e in rig.events]
+    assert order.index("speech_end") < len(order) - 1 and order[-1] == "transcript"
+
+
+def test_the_pre_roll_goes_to_the_recognizer() -> None:
+    rig = Rig([2.0], QUESTION, preroll_s=0.6).feed(
+        audio(("quiet", 1.0), ("loud", 2.0), ("quiet", 2.0)))
+    stream = rig.rec.streams[0]
+    # Everything from 0.6 s before the wake to the end of the utterance, no less.
+    end = rig.utterances[0].endpoint.decided_at
+    assert stream.samples >= (0.6 + end - 2.0) * RATE
+    assert stream.finished
+
+
+def test_wake_words_are_stripped_from_the_transcript() -> None:
+    rig = Rig([1.3], ["hey", "jarvis", "what", "time", "do", "you", "close"],
+              preroll_s=0.6).feed(audio(("quiet", 1.0), ("loud", 7 * 0.08), ("quiet", 2.0)))
+    assert rig.utterances[0].text == "what time do you close"
+    assert all(not t.text.startswith(("hey", "jarvis")) for t in rig.of(ev.Transcript))
+
+
+def test_custom_phrase_words_are_stripped() -> None:
+    rig = Rig([1.3], ["Bubbles,", "are", "you", "open"],
+              wake_settings=WakeSettings(phrase_words=["bubbles"])).feed(
+        audio(("quiet", 1.0), ("loud", 0.6), ("quiet", 2.0)))
+    assert rig.utterances[0].text == "are you open"
 
 
 def test_only_the_wake_phrase_then_a_pause_keeps_listening() -> None:
-    # "hey jarvis" tail is voiced after the wake, then a 1.5 s pause, then the question.
-    samples = audio(("quiet", 1.0), ("loud", 0.8), ("quiet", 1.5), ("loud", 1.0), ("quiet", 1.5))
-    # The fake recognizer hears one word per loud chunk: the first dozen are "hey jarvis".
-    _, _, done, _ = run(samples, wake_at=[1.6], words=["hey", "jarvis"] * 6 + ["price"] * 30)
-    assert len(done) == 1 and "price" in done[0].text
-    assert done[0].endpoint.speech_end > 4.0
+    # The tail of "hey jarvis" is voiced after the wake, a 1.5 s pause, then the question.
+    words = ["hey", "jarvis"] * 6 + ["price"] * 30
+    rig = Rig([1.6], words, hangover_s=0.5).feed(
+        audio(("quiet", 1.0), ("loud", 0.8), ("quiet", 1.5), ("loud", 1.0), ("quiet", 1.5)))
+    (utt,) = rig.utterances
+    assert "price" in utt.text and not utt.text.startswith("hey")
+    assert utt.endpoint.speech_end == pytest.approx(4.3, abs=0.04)
+    assert len(rig.of(ev.SpeechEnd)) == 1
+
+
+def test_only_the_wake_phrase_then_silence_ends_as_no_speech() -> None:
+    rig = Rig([1.6], ["hey", "jarvis"] * 6, no_speech_timeout_s=3.0).feed(
+        audio(("quiet", 1.0), ("loud", 0.8), ("quiet", 6.0)))
+    (utt,) = rig.utterances
+    assert utt.text == ""
 
 
 def test_no_speech_gives_an_empty_utterance() -> None:
-    samples = audio(("quiet", 1.0), ("loud", 0.3), ("quiet", 7.0))
-    _, _, done, _ = run(samples, wake_at=[1.3], words=[], no_speech_timeout_s=3.0)
-    assert len(done) == 1 and done[0].text == "" and done[0].endpoint.reason == "no_speech"
+    rig = Rig([1.3], [], no_speech_timeout_s=3.0).feed(
+        audio(("quiet", 1.0), ("loud", 0.3), ("quiet", 7.0)))
+    (utt,) = rig.utterances
+    assert utt.text == "" and utt.endpoint.reason == "no_speech"
+    assert utt.endpoint.decided_at == pytest.approx(1.36 + 3.0, abs=0.1)
+    assert rig.of(ev.SpeechEnd)[0].reason == "no_speech"
 
 
 def test_max_utterance_length() -> None:
-    samples = audio(("quiet", 1.0), ("loud", 9.0), ("quiet", 1.0))
-    _, _, done, _ = run(samples, wake_at=[1.1], words=["blah"] * 200, max_utterance_s=3.0)
-    assert done[0].endpoint.reason == "max_length"
-    assert done[0].endpoint.decided_at < 1.1 + 3.5
+    rig = Rig([1.1], ["blah"] * 200, max_utterance_s=3.0).feed(
+        audio(("quiet", 1.0), ("loud", 9.0), ("quiet", 1.0)))
+    assert rig.utterances[0].endpoint.reason == "max_length"
+    assert rig.utterances[0].endpoint.decided_at < 1.1 + 3.5
 
 
-def test_wake_during_playback_needs_barge_in_approval() -> None:
-    samples = audio(("quiet", 1.0), ("loud", 1.0), ("quiet", 2.0))
-    for approve, expected in ((False, 0), (True, 1)):
-        bus = ev.EventBus()
-        done: list[Utterance] = []
-        asked: list[float] = []
-
-        def barge_in(detection, t, approve=approve, asked=asked):  # type: ignore[no-untyped-def]
-            asked.append(t)
-            return approve
-
-        listener = Listener(WakeSettings(), ListenSettings(), ScriptedWake([1.2]), EnergyVad(),  # type: ignore[arg-type]
-                            FakeRecognizer(["hi"] * 20), bus, done.append,
-                            gate=lambda t: True, barge_in=barge_in)
-        for chunk in chunks_from_array(samples, 80):
-            listener.feed(chunk)
-        assert len(asked) == 1 and len(done) == expected
-        assert listener.ignored_self_wakes == 1 - expected
+def test_a_second_wake_starts_a_second_turn() -> None:
+    rig = Rig([1.3, 5.0], QUESTION, hangover_s=0.5).feed(
+        audio(("quiet", 1.0), ("loud", 1.0), ("quiet", 2.6), ("loud", 1.0), ("quiet", 2.0)))
+    assert len(rig.utterances) == 2
+    assert rig.utterances[0].turn_id != rig.utterances[1].turn_id
+    assert rig.utterances[1].endpoint.speech_end > 5.0
+    assert len(rig.rec.streams) == 2
 
 
-def test_pre_roll_ring_is_bounded() -> None:
-    listener, _, _, _ = run(audio(("quiet", 600.0)), wake_at=[], words=[], preroll_s=0.6)
-    assert len(listener._ring) <= 10  # 0.6 s of 80 ms chunks, not 10 minutes
+@pytest.mark.parametrize(("approve", "barge_in_enabled", "turns"), [
+    (False, True, 0), (True, True, 1), (True, False, 0),
+])
+def test_wake_during_playback_needs_barge_in(approve: bool, barge_in_enabled: bool,
+                                             turns: int) -> None:
+    asked: list[float] = []
+
+    def barge_in(detection: Detection, t: float) -> bool:
+        asked.append(t)
+        return approve
+
+    rig = Rig([1.2], ["stop"] * 20, gate=lambda t: True, barge_in=barge_in,
+              wake_settings=WakeSettings(barge_in=barge_in_enabled)).feed(
+        audio(("quiet", 1.0), ("loud", 1.0), ("quiet", 2.0)))
+    assert len(rig.utterances) == turns
+    assert rig.listener.ignored_self_wakes == 1 - turns
+    assert asked == ([pytest.approx(1.2)] if barge_in_enabled else [])
+    if turns:
+        assert rig.of(ev.Wake)[0].barge_in
+    else:
+        assert rig.of(ev.Wake) == [] and rig.rec.streams == []
 
 
-def test_endpointer_ignores_a_short_blip() -> None:
-    ep = Endpointer(ListenSettings(hangover_s=0.3, no_speech_timeout_s=1.0), start=0.0)
-    frames = [1.0, 0.0] + [0.0] * 40  # one 30 ms voiced frame: a cough, not speech
-    result = None
-    for i, p in enumerate(frames):
-        result = ep.update(p, i * 0.03, (i + 1) * 0.03) or result
-        if result:
-            break
-    assert result is not None and result.reason == "no_speech"
+def test_gate_false_is_a_normal_wake() -> None:
+    asked: list[float] = []
+    rig = Rig([1.2], ["hi"] * 20, gate=lambda t: t > 100,
+              barge_in=lambda d, t: bool(asked.append(t))).feed(
+        audio(("quiet", 1.0), ("loud", 1.0), ("quiet", 2.0)))
+    assert len(rig.utterances) == 1 and asked == []
+    assert not rig.of(ev.Wake)[0].barge_in
+
+
+def test_the_pre_roll_ring_stays_bounded() -> None:
+    rig = Rig([], [], preroll_s=0.6)
+    chunk = np.zeros(1280, dtype=np.int16)
+    for i in range(int(600 / 0.08)):  # ten minutes of 80 ms chunks
+        rig.listener.feed(
+            next(chunks_from_array(chunk, 80, start=i * 0.08)))
+        assert len(rig.listener._ring) <= 10
+    assert rig.events == [] and not rig.listener.listening
+
+
+def test_odd_chunk_sizes_are_framed_for_the_vad() -> None:
+    rig = Rig([1.3], QUESTION, hangover_s=0.5).feed(
+        audio(("quiet", 1.0), ("loud", 1.0), ("quiet", 2.0)), chunk_ms=50)
+    (utt,) = rig.utterances
+    assert utt.endpoint.speech_end == pytest.approx(2.0, abs=0.04)

@@ -16,6 +16,8 @@ from vitad.dialogue.text import normalize
 # A slot-only follow-up ("and the dryer?") scores this when it continues the last intent.
 FOLLOW_UP_SCORE = 70.0
 FOLLOW_UP_MAX_TOKENS = 5
+# With tokenize = "chars" a token is one character; "还有烘干机呢" ("and the dryer?") is 6.
+FOLLOW_UP_MAX_CHARS = 10
 
 
 @dataclass(frozen=True)
@@ -74,9 +76,11 @@ class Dialogue:
             session.last_intent
             and self.intents.intents[session.last_intent].follow_up
             and not slots.empty
-            and len(normalize(text, self.intents.tokenize).split()) <= FOLLOW_UP_MAX_TOKENS
+            and self._short_enough_for_follow_up(text)
             and (intent == "fallback" or score < FOLLOW_UP_SCORE
-                 or self._sounds_like_follow_up(text))
+                 or (self._sounds_like_follow_up(text)
+                     # "and the washer is broken" says more than a machine: a new question.
+                     and not self._matcher.keyword_hits(text, intent)))
         ):
             intent, score, follow_up = session.last_intent, FOLLOW_UP_SCORE, True
         reply = self._reply(self.intents.intents[intent], slots)
@@ -85,6 +89,11 @@ class Dialogue:
             session.last_slots = slots.as_dict()
         session.updated = now
         return Answer(intent, round(score, 1), reply, slots.as_dict(), follow_up)
+
+    def _short_enough_for_follow_up(self, text: str) -> bool:
+        tokens = len(normalize(text, self.intents.tokenize).split())
+        limit = FOLLOW_UP_MAX_CHARS if self.intents.tokenize == "chars" else FOLLOW_UP_MAX_TOKENS
+        return tokens <= limit
 
     def _sounds_like_follow_up(self, text: str) -> bool:
         query = normalize(text, self.intents.tokenize)

@@ -18,6 +18,7 @@ KEYWORD_BONUS = 9.0
 KEYWORD_BONUS_CAP = 27.0
 KEYWORD_MIN_SIMILARITY = 86.0
 PARTIAL_MIN_CHARS = 8
+NO_KEYWORD_FACTOR = 0.8
 
 
 def similarity(query: str, example: str) -> float:
@@ -62,18 +63,32 @@ class IntentMatcher:
         for name, example in self._examples:
             best[name] = max(best.get(name, 0.0), similarity(query, example))
         for name, keywords in self._keywords.items():
-            hits = sum(
-                1
-                for kw in keywords
-                if kw
-                and (
-                    kw in tokens
-                    or (len(kw) > 3 and process.extractOne(
-                        kw, tokens, scorer=fuzz.ratio, score_cutoff=KEYWORD_MIN_SIMILARITY
-                    ))
-                    or (" " in kw and kw in query)
-                )
-            )
-            bonus = min(KEYWORD_BONUS * hits, KEYWORD_BONUS_CAP)
-            best[name] = min(100.0, best.get(name, 0.0) + bonus)
+            hits = _hits(keywords, query, tokens)
+            if hits:
+                best[name] = min(100.0, best.get(name, 0.0) + min(KEYWORD_BONUS * hits,
+                                                                  KEYWORD_BONUS_CAP))
+            elif keywords:
+                # Sharing only the sentence frame ("what is the …") with an example is weak
+                # evidence: "what is the capital of France" must not become `contact`.
+                best[name] = best.get(name, 0.0) * NO_KEYWORD_FACTOR
         return sorted((Match(n, s) for n, s in best.items()), key=lambda m: -m.score)
+
+    def keyword_hits(self, text: str, intent: str) -> int:
+        """How many of ``intent``'s keywords the question contains."""
+        query = normalize(text, self._tokenize)
+        return _hits(self._keywords.get(intent, []), query, query.split())
+
+
+def _hits(keywords: list[str], query: str, tokens: list[str]) -> int:
+    return sum(
+        1
+        for kw in keywords
+        if kw
+        and (
+            kw in tokens
+            or (len(kw) > 3 and process.extractOne(
+                kw, tokens, scorer=fuzz.ratio, score_cutoff=KEYWORD_MIN_SIMILARITY
+            ))
+            or (" " in kw and kw in query)
+        )
+    )

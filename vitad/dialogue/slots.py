@@ -11,6 +11,7 @@ from vitad.config.schema import Machine, Shop
 from vitad.dialogue.intents import IntentsFile
 from vitad.dialogue.text import normalize
 
+DISTINCT_WORD_SIMILARITY = 80.0
 ALIAS_MIN_SIMILARITY = 82.0  # tolerates 'big water' for 'big washer' (ASR)
 
 
@@ -78,10 +79,27 @@ class SlotExtractor:
                     score = 100.0 + len(alias)  # prefer the longest exact alias
                 else:
                     score = fuzz.partial_ratio(alias, query) if len(alias) > 5 else 0.0
+                    if not self._distinguishing_words_heard(alias, query):
+                        score = 0.0  # "is a washer" is not the "large washer"
                 if score >= ALIAS_MIN_SIMILARITY and score > best_score:
                     best, best_score = machine, score
                     best_alias = alias if alias in query else ""
         return best, best_alias
+
+    def _distinguishing_words_heard(self, alias: str, query: str) -> bool:
+        """A fuzzy alias match must still contain the words that set the machine apart.
+
+        ("big" in "big washer"; the kind word itself may be misheard: "big water").
+        """
+        if self._tokenize == "chars":
+            return True
+        kind_words = {w for words in self._kinds.values() for phrase in words
+                      for w in phrase.split()}
+        tokens = query.split()
+        return all(
+            any(fuzz.ratio(word, tok) >= DISTINCT_WORD_SIMILARITY for tok in tokens)
+            for word in alias.split() if word not in kind_words
+        )
 
     def _find_number(self, query: str, kind_pos: int) -> int | None:
         """A number said next to the machine kind ('dryer 7', 'number seven', 'the 3 washer')."""
@@ -102,8 +120,11 @@ class SlotExtractor:
         return values[0][1]
 
     def _find_cjk_number(self, query: str) -> int | None:
-        """Longest number word first, so '十二' (12) wins over '十' and '二'."""
+        """Digits ('8号'), else the longest number word, so '十二' (12) wins over '十' and '二'."""
         compact = query.replace(" ", "")
+        digits = re.search(r"(?<!\d)\d{1,3}(?!\d)", compact)
+        if digits:
+            return int(digits.group())
         for word in sorted(self._numbers, key=len, reverse=True):
             if word.replace(" ", "") in compact:
                 return self._numbers[word]

@@ -37,5 +37,6 @@ def _split_long(sentence: str) -> list[str]:
         else:
             pieces.append(clause)
     if len(pieces) > 1 and len(pieces[-1]) < MIN_CLAUSE_CHARS:
-        pieces[-2] = f"{pieces[-2]} {pieces.pop()}"
+        last = pieces.pop()  # (not pieces[-2] = ... pop(): the target is taken after the pop)
+        pieces[-1] = f"{pieces[-1]} {last}"
     return pieces

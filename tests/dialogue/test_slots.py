@@ -1,0 +1,54 @@
+"""Slot extraction: machine kind, a specific machine (fuzzy aliases) and its number."""
+
+from __future__ import annotations
+
+import pytest
+
+from vitad.config.schema import Config
+from vitad.dialogue.intents import IntentsFile
+from vitad.dialogue.slots import SlotExtractor, Slots
+
+
+@pytest.fixture
+def extract(en_intents: IntentsFile, shipped_config: Config):  # type: ignore[no-untyped-def]
+    return SlotExtractor(en_intents, shipped_config.shop).extract
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("dryer seven isn't heating", {"machine_type": "dryer", "machine": "dryer",
+                                   "machine_number": 7}),
+    ("washer 5 is broken", {"machine_type": "washer", "machine_number": 5}),
+    ("the 3 washer broke", {"machine_type": "washer", "machine_number": 3}),
+    ("Washer number TWELVE!", {"machine_type": "washer", "machine_number": 12}),
+    ("how much is the big washer", {"machine_type": "washer", "machine": "washer_large"}),
+    ("how much is the big water", {"machine_type": "washer", "machine": "washer_large"}),
+    ("the small one is broken", {"machine_type": "washer", "machine": "washer_small"}),
+    ("what time do you close", {}),
+])
+def test_slots(extract, text: str, expected: dict[str, object]) -> None:  # type: ignore[no-untyped-def]
+    assert extract(text).as_dict() == expected
+
+
+def test_the_number_nearest_the_kind_wins(extract) -> None:  # type: ignore[no-untyped-def]
+    assert extract("i paid 4 dollars and dryer 9 took it").number == 9
+
+
+def test_long_digit_strings_are_not_machine_numbers(extract) -> None:  # type: ignore[no-untyped-def]
+    assert extract("washer 5550142").number is None
+
+
+def test_the_first_kind_named_wins(extract) -> None:  # type: ignore[no-untyped-def]
+    assert extract("the dryer next to the washer").kind == "dryer"
+    assert extract("the washer next to the dryer").kind == "washer"
+
+
+def test_a_kind_word_must_be_a_whole_word(extract) -> None:  # type: ignore[no-untyped-def]
+    assert extract("the dryers are hot").kind == "dryer"
+    assert extract("the washers are hot").kind == "washer"
+    assert extract("the washerwoman").kind is None
+
+
+def test_empty_slots() -> None:
+    assert Slots().empty and Slots().as_dict() == {}
+    assert not Slots(number=0).empty
+    assert Slots(number=0).as_dict() == {"machine_number": 0}

@@ -1,0 +1,106 @@
+"""The bounded, atomic on-disk cache of synthesized sentences."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vitad.tts.cache import AudioCache
+
+
+def key(i: int | str) -> str:
+    return AudioCache.key("joe", f"sentence {i}", "ls=1.0")
+
+
+def test_keys_depend_on_voice_settings_and_text() -> None:
+    assert key(1) == key(1) and len(key(1)) == 64
+    assert len({AudioCache.key("joe", "x", "ls=1"), AudioCache.key("amy", "x", "ls=1"),
+                AudioCache.key("joe", "x", "ls=2"), AudioCache.key("joe", "y", "ls=1")}) == 4
+
+
+def test_miss_then_hit(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, max_bytes=10_000)
+    assert cache.enabled
+    assert cache.get(key(0)) is None and (cache.hits, cache.misses) == (0, 1)
+    samples = (np.sin(np.arange(700) / 5) * 9000).astype(np.int16)
+    cache.put(key(0), samples)
+    got = cache.get(key(0))
+    assert got is not None and got.dtype == np.int16 and np.array_equal(got, samples)
+    assert (cache.hits, cache.misses) == (1, 1)
+    assert AudioCache(tmp_path, max_bytes=10_000).get(key(0)) is not None  # survives restart
+
+
+def test_bounded_with_lru_eviction(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, max_bytes=3000)
+    a = np.arange(500, dtype=np.int16)  # 1000 bytes each
+    for i in range(3):
+        cache.put(key(i), a + i)
+        os.utime(tmp_path / f"{key(i)}.pcm", (1000 + i, 1000 + i))
+    assert cache.size_bytes() == 3000
+    assert np.array_equal(cache.get(key(0)), a)  # a hit makes entry 0 the most recent
+    cache.put(key(3), a + 3)
+    assert cache.size_bytes() <= 3000
+    assert cache.get(key(1)) is None  # the least recently used went
+    assert cache.get(key(0)) is not None and cache.get(key(2)) is not None
+    assert cache.get(key(3)) is not None
+
+
+def test_many_puts_never_exceed_the_bound(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, max_bytes=5000)
+    for i in range(40):
+        cache.put(key(i), np.full(300 + 7 * i, i, dtype=np.int16))
+        assert cache.size_bytes() <= 5000
+    assert cache.get(key(39)) is not None
+
+
+def test_an_entry_bigger_than_the_whole_cache_is_not_stored(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, max_bytes=100)
+    cache.put(key(0), np.zeros(51, np.int16))
+    assert cache.get(key(0)) is None and list(tmp_path.iterdir()) == []
+
+
+def test_zero_size_disables_the_cache(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path / "c", max_bytes=0)
+    assert not cache.enabled and not (tmp_path / "c").exists()
+    cache.put(key(0), np.zeros(4, np.int16))
+    assert cache.get(key(0)) is None
+
+
+def test_a_truncated_odd_length_entry_is_a_miss_and_removed(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, max_bytes=10_000)
+    (tmp_path / f"{key(0)}.pcm").write_bytes(b"abc")
+    assert cache.get(key(0)) is None and cache.misses == 1
+    assert not (tmp_path / f"{key(0)}.pcm").exists()
+
+
+def test_leftover_temp_files_are_cleaned_at_start(tmp_path: Path) -> None:
+    (tmp_path / "half-written.tmp").write_bytes(b"half")
+    (tmp_path / f"{key(0)}.pcm").write_bytes(b"\0\0")
+    AudioCache(tmp_path, max_bytes=10_000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"{key(0)}.pcm"]
+
+
+def test_an_unwritable_folder_disables_the_cache_without_raising(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    cache = AudioCache(blocker / "cache", max_bytes=10_000)
+    assert not cache.enabled
+    assert "tts cache disabled" in caplog.text
+    cache.put(key(0), np.zeros(10, np.int16))
+    assert cache.get(key(0)) is None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write a read-only folder")
+def test_a_read_only_folder_disables_the_cache(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        assert not AudioCache(folder, max_bytes=10_000).enabled
+    finally:
+        folder.chmod(0o700)
