@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Shared helpers for the image-build CI tiers (sourced, not run).
+# shellcheck shell=bash
+
+IB_REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+IB_DIR="${IB_REPO}/image-build"
+# Everything big (debootstrap cache, wheelhouse, rootfs, disk images) lives here, gitignored.
+IB_BUILD="${VITAD_IMAGE_BUILD_DIR:-${IB_DIR}/build}"
+IB_MIRROR="${VITAD_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+IB_FAILS=0
+
+ib_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+# check DESCRIPTION COMMAND...: run an assertion, report it, count failures (never exits).
+check() {
+    local what="$1"; shift
+    if "$@" >/dev/null 2>&1; then
+        echo "  ok   ${what}"
+    else
+        echo "  FAIL ${what}"
+        IB_FAILS=$((IB_FAILS + 1))
+    fi
+}
+
+# check_shown DESCRIPTION TAIL_LINES COMMAND...: like check, also shows the output's last lines.
+check_shown() {
+    local what="$1" lines="$2" out rc=0; shift 2
+    out="$("$@" 2>&1)" || rc=$?
+    if [ "${rc}" = 0 ]; then echo "  ok   ${what}"; else echo "  FAIL ${what}"; IB_FAILS=$((IB_FAILS + 1)); fi
+    printf '%s\n' "${out}" | tail -n "${lines}" | sed 's/^/    /'
+}
+
+# need_cmd CMD PACKAGE: install a Debian package when its command is missing.
+need_cmd() {
+    command -v "$1" >/dev/null 2>&1 && return 0
+    ib_log "installing $2 (for $1)" >&2
+    if [ -z "${IB_APT_UPDATED:-}" ]; then apt-get update -q >/dev/null; IB_APT_UPDATED=1; fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null
+}
+
+# base_rootfs: path of a cached `debootstrap --variant=minbase bookworm` tree (built once).
+base_rootfs() {
+    local cache="${IB_BUILD}/cache/bookworm-minbase-amd64"
+    if [ ! -x "${cache}/usr/bin/env" ]; then
+        need_cmd debootstrap debootstrap
+        rm -rf "${cache}.tmp"
+        mkdir -p "${IB_BUILD}/cache"
+        ib_log "debootstrap --variant=minbase bookworm (${IB_MIRROR}) -> ${cache}" >&2
+        debootstrap --variant=minbase bookworm "${cache}.tmp" "${IB_MIRROR}" \
+            > "${IB_BUILD}/cache/debootstrap.log" 2>&1 \
+            || { tail -20 "${IB_BUILD}/cache/debootstrap.log" >&2; return 1; }
+        mv "${cache}.tmp" "${cache}"
+    fi
+    printf '%s' "${cache}"
+}
+
+# wheelhouse ARCH: path of the offline wheelhouse (vitad wheel + constraints.txt pins).
+wheelhouse() {
+    local out="${IB_BUILD}/wheelhouse-$1"
+    "${IB_DIR}/scripts/wheelhouse.sh" --arch "$1" --out "${out}" >&2
+    printf '%s' "${out}"
+}
+
+# Keep downloaded .debs between runs (apt inside the throw-away rootfs).
+apt_cache_in() {
+    local cache="${IB_BUILD}/cache/apt-archives"
+    mkdir -p "${cache}" "$1/var/cache/apt/archives"
+    find "${cache}" -maxdepth 1 -name '*.deb' -exec cp -n -t "$1/var/cache/apt/archives" {} +
+}
+apt_cache_out() {
+    local cache="${IB_BUILD}/cache/apt-archives"
+    mkdir -p "${cache}"
+    find "$1/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "${cache}" {} +
+    rm -f "$1"/var/cache/apt/archives/*.deb
+}
+
+# chroot mounts with guaranteed cleanup: chroot_mount ROOT ... chroot_umount_all (in a trap).
+IB_MOUNTS=()
+chroot_mount() {
+    local root="$1"
+    mount -t proc proc "${root}/proc"; IB_MOUNTS+=("${root}/proc")
+    mount --bind /dev "${root}/dev"; IB_MOUNTS+=("${root}/dev")
+}
+chroot_umount_all() {
+    local i
+    for (( i=${#IB_MOUNTS[@]}-1; i>=0; i-- )); do
+        umount "${IB_MOUNTS[$i]}" 2>/dev/null || umount -l "${IB_MOUNTS[$i]}" 2>/dev/null || true
+    done
+    IB_MOUNTS=()
+}
+in_chroot() {
+    local root="$1"; shift
+    chroot "${root}" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
+        HOME=/root LANG=C.UTF-8 "$@"
+}
