@@ -391,8 +391,9 @@ def main(argv: list[str] | None = None) -> int:
                                    args.override.parent / "vitad-config-errors.txt"]
     outcome = run(args.override, args.base, args.target, errors_files, args.vitad, args.root,
                   apply_system_settings=not args.no_system)
-    print(f"<5>vitad-boot-config: {len(outcome.errors)} problem(s)" if outcome.errors
-          else "<6>vitad-boot-config: ok", file=sys.stderr)
+    # Not a count: check-config's lines include its own summary, so a number would mislead.
+    print(f"<5>vitad-boot-config: finished with errors (above; also in {errors_files[-1]})"
+          if outcome.errors else "<6>vitad-boot-config: ok", file=sys.stderr)
     return 0
 
 
