@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -50,3 +52,22 @@ def test_round_trip_through_pocketsphinx(speech) -> None:
     stream.accept(np.concatenate([np.zeros(4000, np.int16), speech("where can i buy detergent"),
                                   np.zeros(6000, np.int16)]))
     assert fuzz.ratio(stream.finish(), "where can i buy detergent") >= 80
+
+
+def test_zero_noise_is_repeatable_across_processes(tmp_path: Path) -> None:
+    """Piper draws its sampling noise afresh in every process; 0/0 removes it."""
+    script = (
+        "import hashlib, sys, numpy as np\n"
+        "from pathlib import Path\n"
+        "from vitad.config.schema import TtsSettings\n"
+        "from vitad.tts.piper_engine import PiperTts\n"
+        "tts = PiperTts(TtsSettings(noise_scale=0.0, noise_w=0.0), cache_dir=Path(sys.argv[1]))\n"
+        "audio = np.concatenate([s.samples for s in tts.speak('How much is the big washer?')])\n"
+        "print(hashlib.sha256(audio.tobytes()).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run([sys.executable, "-c", script, str(tmp_path / f"cache{i}")],
+                       capture_output=True, text=True, check=True, timeout=120).stdout.strip()
+        for i in range(2)
+    }
+    assert len(digests) == 1, digests

@@ -118,6 +118,10 @@ class DialogueSettings(Section):
 class TtsSettings(Section):
     voice: str = Field("joe", description="'joe' (bundled) or a path to a Piper .onnx voice")
     length_scale: Annotated[float, Field(gt=0.3, le=3)] = 1.0
+    # Piper's sampling noise (its --noise-scale / --noise-w); unset = the voice's own values.
+    # 0 and 0 make synthesis repeatable bit for bit (the tests' customer voice uses that).
+    noise_scale: Annotated[float, Field(ge=0, le=2)] | None = None
+    noise_w: Annotated[float, Field(ge=0, le=2)] | None = None
     cache_dir: Path = Path("/var/cache/vitad/tts")
     cache_max_mb: Annotated[float, Field(ge=0, le=10000)] = 64.0
     sentence_pause_s: Annotated[float, Field(ge=0, le=2)] = 0.15

@@ -59,7 +59,12 @@ class PiperTts:
         except Exception as exc:
             raise TtsFailure("voice_unreadable",
                              f"cannot load Piper voice {model}: {exc}") from None
-        self._syn_config = SynthesisConfig(length_scale=settings.length_scale)
+        self._syn_config = SynthesisConfig(length_scale=settings.length_scale,
+                                           noise_scale=settings.noise_scale,
+                                           noise_w_scale=settings.noise_w)
+        self._cache_variant = f"ls={settings.length_scale}"
+        if settings.noise_scale is not None or settings.noise_w is not None:
+            self._cache_variant += f",ns={settings.noise_scale},nw={settings.noise_w}"
         self.rate: int = self._voice.config.sample_rate
         stat = model.stat()
         self.voice_id = f"{model.name}:{stat.st_size}"
@@ -69,7 +74,7 @@ class PiperTts:
     def synthesize(self, sentence: str) -> tuple[np.ndarray, bool, float]:
         import time
 
-        key = AudioCache.key(self.voice_id, sentence, f"ls={self.settings.length_scale}")
+        key = AudioCache.key(self.voice_id, sentence, self._cache_variant)
         cached = self.cache.get(key)
         if cached is not None:
             return cached, True, 0.0
