@@ -306,3 +306,48 @@ def test_full_state_disk_keeps_answering(tmp_path: Path, notify, speech, tiny_st
     assert "Traceback" not in log
     with sqlite3.connect(tiny_state / "vitad.db") as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_broken_config_at_start_runs_on_the_last_good_copy(tmp_path: Path, notify) -> None:
+    """An operator's typo plus a reboot must not leave the box dark (exit 78, no restart)."""
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, silence(1.0), INTERNAL_RATE)
+    config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": "null"})
+    good = config.read_text()
+    broken = good.replace('price = "7 dollars 50"', "price = 7.5")
+    assert broken != good
+
+    # Never started: nothing to fall back on, so the config error stays fatal (exit 78).
+    config.write_text(broken)
+    first = start_daemon(config, notify, tmp_path)
+    assert first.wait(timeout=60) == 78
+    assert "shop.machines[1].price" in (tmp_path / "daemon.log").read_text()
+
+    config.write_text(good)
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+    finally:
+        assert stop(proc) == 0
+    assert (tmp_path / "state" / "last-good-vitad.toml").read_text() == good
+
+    config.write_text(broken)
+    notify.messages.clear()
+    proc = start_daemon(config, notify, tmp_path)
+    try:
+        notify.wait_for("READY=1", 60)
+        assert "config last good" in notify.lines("STATUS=")[-1], notify.lines("STATUS=")
+        health = json.loads(_query(tmp_path / "health.sock"))
+        assert health["components"]["config"]["state"] == "degraded"
+        config.write_text(good.replace('price = "7 dollars 50"', 'price = "8 dollars"'))
+        proc.send_signal(signal.SIGHUP)
+        notify.pump(3)
+        assert "config" not in notify.lines("STATUS=")[-1], notify.lines("STATUS=")
+        health = json.loads(_query(tmp_path / "health.sock"))
+        assert health["components"]["config"]["state"] == "ok"
+    finally:
+        assert stop(proc) == 0
+    log = (tmp_path / "daemon.log").read_text()
+    assert "shop.machines[1].price" in log and "running on the last good copy" in log
+    assert "Traceback" not in log
+    assert '"8 dollars"' in (tmp_path / "state" / "last-good-vitad.toml").read_text()

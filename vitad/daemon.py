@@ -29,7 +29,8 @@ from vitad import events as ev
 from vitad.audio.devices import DeviceError
 from vitad.audio.endpoints import make_sink, make_source
 from vitad.audio.wavfile import AudioFileError
-from vitad.config.loader import ConfigError, load_config
+from vitad.config.last_good import LoadedConfig, load_or_last_good, save_last_good
+from vitad.config.loader import ConfigError, config_source, load_config
 from vitad.config.schema import Config
 from vitad.dialogue.intents import IntentsError
 from vitad.dialogue.templates import TemplateError
@@ -83,10 +84,13 @@ class Daemon:
     # -- start ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.config = load_config(self.config_path)
+        loaded = load_or_last_good(self.config_path)
+        self.config = loaded.config
         self.notifier.extend_timeout(90)
         self.notifier.status("loading models")
         self.bus.subscribe(self._enqueue)
+        if loaded.fallback is not None:
+            self._running_on_last_good(loaded)
         self.engines = load_engines(
             self.config, progress=lambda stage: self.notifier.extend_timeout(60))
         log.info("models loaded in %.1f s (%s)", sum(self.engines.load_s.values()),
@@ -116,6 +120,18 @@ class Daemon:
         self._update_status(force=True)
         self.notifier.ready(self._status_line)
         log.info("ready: %s", self._status_line)
+        if loaded.fallback is None:
+            save_last_good(self.config, loaded.path)
+
+    def _running_on_last_good(self, loaded: LoadedConfig) -> None:
+        """The live file is broken: say everything about it, run on the copy (degraded)."""
+        problems = loaded.fallback.problems if loaded.fallback else []
+        for problem in problems:
+            log.error("config: %s: %s", loaded.path, problem)
+        log.error("config: running on the last good copy %s; fix %s, then "
+                  "'systemctl reload vitad'", loaded.copy, loaded.path)
+        self.bus.publish(ev.Degraded(0.0, "config", "config_last_good", True,
+                                     f"{loaded.path}: {len(problems)} problem(s)"))
 
     def _wait_for_first_mic_attempt(self, timeout: float = 5.0) -> None:
         """READY only after the devices have been tried (a missing mic is degraded, not fatal)."""
@@ -436,6 +452,9 @@ class Daemon:
         if self.avatar is not None:
             self.avatar.apply_config(config, _wake_phrase(config))
         log.info("reloaded %s", self.config_path or "config")
+        save_last_good(config, config_source(self.config_path))
+        if "config" in self._degraded:
+            self.bus.publish(ev.Degraded(self.clock(), "config", "config_last_good", False))
         self.notifier.ready(self._status_line)
 
     def _reload_tts(self, config: Config) -> None:

@@ -113,10 +113,16 @@ def bundled_config_path() -> Path:
     return shipped_config_dir() / "vitad.toml"
 
 
+def config_source(path: Path | None) -> Path:
+    """The file ``load_config(path)`` reads: ``path``, else /etc/vitad/vitad.toml or bundled."""
+    if path is not None:
+        return path
+    return next((p for p in DEFAULT_PATHS if p.is_file()), bundled_config_path())
+
+
 def load_config(path: Path | None = None) -> Config:
     """Load and validate a config file; with no path, /etc/vitad/vitad.toml or the bundled one."""
-    if path is None:
-        path = next((p for p in DEFAULT_PATHS if p.is_file()), bundled_config_path())
+    path = config_source(path)
     source = str(path)
     try:
         raw = path.read_bytes()
