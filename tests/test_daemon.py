@@ -329,7 +329,7 @@ def test_broken_config_at_start_runs_on_the_last_good_copy(tmp_path: Path, notif
         notify.wait_for("READY=1", 60)
     finally:
         assert stop(proc) == 0
-    assert (tmp_path / "state" / "last-good-vitad.toml").read_text() == good
+    assert (tmp_path / "state" / "last-good" / "vitad.toml").read_text() == good
 
     config.write_text(broken)
     notify.messages.clear()
@@ -350,4 +350,4 @@ def test_broken_config_at_start_runs_on_the_last_good_copy(tmp_path: Path, notif
     log = (tmp_path / "daemon.log").read_text()
     assert "shop.machines[1].price" in log and "running on the last good copy" in log
     assert "Traceback" not in log
-    assert '"8 dollars"' in (tmp_path / "state" / "last-good-vitad.toml").read_text()
+    assert '"8 dollars"' in (tmp_path / "state" / "last-good" / "vitad.toml").read_text()

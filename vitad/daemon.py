@@ -29,7 +29,6 @@ from vitad import events as ev
 from vitad.audio.devices import DeviceError
 from vitad.audio.endpoints import make_sink, make_source
 from vitad.audio.wavfile import AudioFileError
-from vitad.config.last_good import LoadedConfig, load_or_last_good, save_last_good
 from vitad.config.loader import ConfigError, config_source, load_config
 from vitad.config.schema import Config
 from vitad.dialogue.intents import IntentsError
@@ -42,6 +41,7 @@ from vitad.pipeline.turns import TurnHandler
 from vitad.pipeline.wake import Detection
 from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel, HealthServer
+from vitad.runtime.last_good import LoadedConfig, load_or_last_good, save_last_good
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
 
 log = logging.getLogger("vitad.daemon")
@@ -89,7 +89,7 @@ class Daemon:
         self.notifier.extend_timeout(90)
         self.notifier.status("loading models")
         self.bus.subscribe(self._enqueue)
-        if loaded.fallback is not None:
+        if loaded.fallback:
             self._running_on_last_good(loaded)
         self.engines = load_engines(
             self.config, progress=lambda stage: self.notifier.extend_timeout(60))
@@ -120,18 +120,17 @@ class Daemon:
         self._update_status(force=True)
         self.notifier.ready(self._status_line)
         log.info("ready: %s", self._status_line)
-        if loaded.fallback is None:
+        if not loaded.fallback:
             save_last_good(self.config, loaded.path)
 
     def _running_on_last_good(self, loaded: LoadedConfig) -> None:
         """The live file is broken: say everything about it, run on the copy (degraded)."""
-        problems = loaded.fallback.problems if loaded.fallback else []
-        for problem in problems:
-            log.error("config: %s: %s", loaded.path, problem)
+        for problem in loaded.problems:
+            log.error("config: %s", problem)
         log.error("config: running on the last good copy %s; fix %s, then "
                   "'systemctl reload vitad'", loaded.copy, loaded.path)
         self.bus.publish(ev.Degraded(0.0, "config", "config_last_good", True,
-                                     f"{loaded.path}: {len(problems)} problem(s)"))
+                                     f"{loaded.path}: {len(loaded.problems)} problem(s)"))
 
     def _wait_for_first_mic_attempt(self, timeout: float = 5.0) -> None:
         """READY only after the devices have been tried (a missing mic is degraded, not fatal)."""
