@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +24,7 @@ from vitad.config.loader import ConfigError, config_source, load_config, resolve
 from vitad.config.schema import Config
 from vitad.dialogue.intents import IntentsError
 from vitad.dialogue.templates import TemplateError
+from vitad.fileio import write_atomic
 from vitad.pipeline.engines import build_dialogue
 from vitad.runtime.settings import RuntimeSettings
 
@@ -78,21 +78,12 @@ def copy_dir(config: Config | None = None, live: Path | None = None) -> Path:
     return state / COPY_DIR
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
+def _write_if_changed(target: Path, data: bytes) -> None:
     with contextlib.suppress(OSError):
         if target.read_bytes() == data:
             return  # unchanged: no SD-card write
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
+    write_atomic(target, data, durable=True)
 
 
 def save_last_good(config: Config, live: Path) -> Path | None:
@@ -103,8 +94,9 @@ def save_last_good(config: Config, live: Path) -> Path | None:
     """
     folder = copy_dir(config)
     try:
-        _write_atomic(folder / INTENTS_NAME, resolve(config, config.dialogue.intents).read_bytes())
-        _write_atomic(folder / CONFIG_NAME, live.read_bytes())
+        intents = resolve(config, config.dialogue.intents)
+        _write_if_changed(folder / INTENTS_NAME, intents.read_bytes())
+        _write_if_changed(folder / CONFIG_NAME, live.read_bytes())
     except OSError as exc:
         log.warning("config: cannot keep a last good copy in %s: %s", folder, exc.strerror or exc)
         return None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,8 @@ from typing import Any
 
 import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from vitad.fileio import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -148,18 +149,9 @@ class Metrics:
         self.accumulate()
         self.update_process()
         target = Path(path)
-        tmp_name = None
         try:
-            data = self.render()
-            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            os.chmod(tmp_name, 0o644)
-            os.replace(tmp_name, target)
+            write_atomic(target, self.render(), mode=0o644)
         except OSError as exc:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
             if not self._write_failed:
                 self._write_failed = True
                 log.error("metrics: cannot write %s: %s", target, exc.strerror or exc)

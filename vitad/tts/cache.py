@@ -8,7 +8,6 @@ cannot be written disables caching with one log line; synthesis still works.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import os
@@ -16,6 +15,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from vitad.fileio import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -62,17 +63,10 @@ class AudioCache:
     def put(self, key: str, samples: np.ndarray) -> None:
         if not self.enabled or samples.nbytes > self.max_bytes:
             return
-        tmp: str | None = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(samples.astype(np.int16).tobytes())
-            os.replace(tmp, self.directory / f"{key}.pcm")
+            write_atomic(self.directory / f"{key}.pcm", samples.astype(np.int16).tobytes())
         except OSError as exc:
             log.warning("tts cache: cannot store entry (%s)", exc.strerror)
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
             return
         self._evict()
 
