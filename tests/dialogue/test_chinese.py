@@ -105,7 +105,7 @@ def test_follow_up_after_a_price_question(zh: Dialogue, follow_up: str) -> None:
     answer = zh.respond(follow_up, now=5.0)
     assert answer.intent == "prices" and answer.follow_up
     assert answer.slots["machine_type"] == "dryer"
-    assert "1 dollar 50 per 10 minutes" in answer.text
+    assert "1 dollar 50，大约10分钟" in answer.text
 
 
 def test_a_new_problem_report_is_not_taken_for_a_follow_up(zh: Dialogue) -> None:

@@ -145,7 +145,7 @@ def test_kind_machine_and_number_pick_the_reply_variant(dialogue: Dialogue) -> N
     assert numbered.slots == {"machine_type": "washer", "machine_number": 8}
     assert numbered.text == "The big washer is 7 dollars 50 for about 40 minutes."
     only_dryer = dialogue.respond("how much is the dryer")  # the one machine of its kind
-    assert only_dryer.text.startswith("The dryer is 1 dollar 50 per 10 minutes")
+    assert only_dryer.text.startswith("The dryer is 1 dollar 50 for about 10 minutes")
 
 
 @pytest.mark.parametrize(("said", "slots"), [
@@ -178,7 +178,7 @@ def test_and_the_dryer_follows_a_price_answer(dialogue: Dialogue) -> None:
     assert answer.intent == "prices" and answer.follow_up
     assert answer.score == FOLLOW_UP_SCORE
     assert answer.slots["machine_type"] == "dryer"
-    assert "1 dollar 50 per 10 minutes" in answer.text
+    assert "1 dollar 50 for about 10 minutes" in answer.text
 
 
 def test_without_a_previous_answer_a_bare_machine_is_not_a_follow_up(dialogue: Dialogue) -> None:
