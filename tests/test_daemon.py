@@ -351,3 +351,77 @@ def test_broken_config_at_start_runs_on_the_last_good_copy(tmp_path: Path, notif
     assert "shop.machines[1].price" in log and "running on the last good copy" in log
     assert "Traceback" not in log
     assert '"8 dollars"' in (tmp_path / "state" / "last-good" / "vitad.toml").read_text()
+
+
+def test_default_devices_on_a_box_without_any_sound_card(tmp_path: Path, notify) -> None:
+    """Issue 9: "default" with no card made PortAudio raise from a device query → exit 1 →
+    restart → reboot loop. It must be a degraded start like any missing device."""
+    config = write_config(tmp_path, audio={"input": "default", "output": "default"})
+    proc = start_daemon(config, notify, tmp_path, ALSA_CONFIG_PATH=str(_no_cards(tmp_path)))
+    try:
+        notify.wait_for("READY=1", 60)
+        notify.pump(3)
+        assert proc.poll() is None
+        assert len(notify.lines("WATCHDOG=1")) >= 2
+        health = json.loads(_query(tmp_path / "health.sock"))
+        assert health["components"]["mic"]["state"] != "ok"
+        assert health["components"]["speaker"]["state"] != "ok"
+    finally:
+        assert stop(proc) == 0
+    assert "Traceback" not in (tmp_path / "daemon.log").read_text()
+
+
+def _no_cards(tmp_path: Path) -> Path:
+    """An ALSA configuration with no PCM at all: what a Pi without its USB devices sees."""
+    conf = tmp_path / "no-cards.conf"
+    conf.write_text("pcm.!default { type hw card 99 }\nctl.!default { type hw card 99 }\n")
+    return conf
+
+
+def test_a_reload_that_cannot_load_its_models_changes_nothing(tmp_path: Path, notify) -> None:
+    """Issue 9: a garbage wake model was "reloaded", overwrote last-good, and the next start
+    exited 78 (dark box). Now: rejected, last-good untouched, and a restart runs on it."""
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, silence(1.0), INTERNAL_RATE)
+    config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": "null"})
+    good = config.read_text()
+    proc = start_daemon(config, notify, tmp_path)
+    copy = tmp_path / "state" / "last-good" / "vitad.toml"
+    try:
+        notify.wait_for("READY=1", 60)
+        assert copy.read_text() == good
+        garbage = tmp_path / "garbage.onnx"
+        garbage.write_bytes(b"\x08\x01garbage" * 200)
+        config.write_text(with_wake_model(good, garbage))
+        proc.send_signal(signal.SIGHUP)
+        notify.wait_for("RELOADING=1", 10)
+        deadline = time.monotonic() + 30
+        while "reload rejected" not in (tmp_path / "daemon.log").read_text():
+            assert time.monotonic() < deadline, "reload neither rejected nor applied"
+            notify.pump(0.5)
+        notify.pump(2)
+        assert proc.poll() is None
+        assert copy.read_text() == good, "last-good overwritten by a config that failed"
+    finally:
+        assert stop(proc) == 0
+    log = (tmp_path / "daemon.log").read_text()
+    assert "wake.models" in log and "Traceback" not in log
+
+    notify.messages.clear()
+    proc = start_daemon(config, notify, tmp_path)  # the garbage config is still live
+    try:
+        notify.wait_for("READY=1", 60)
+        assert any("config last good" in s for s in notify.lines("STATUS="))
+    finally:
+        assert stop(proc) == 0
+
+
+def with_wake_model(config_text: str, model: Path) -> str:
+    """The same config with ``[wake] models = [model]``."""
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(config_text)
+    data["wake"]["models"] = [str(model)]
+    return tomli_w.dumps(data)

@@ -8,7 +8,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from vitad.asr.fetch import DEFAULT_MODELS_DIR, VOSK_EN, FetchError, ModelSpec, fetch_model
+from vitad.asr.fetch import (
+    DEFAULT_MODELS_DIR,
+    VOSK_EN,
+    WHISPER_TINY_EN,
+    FetchError,
+    ModelSpec,
+    fetch_files,
+    fetch_model,
+)
 from vitad.audio.devices import DeviceError
 from vitad.audio.wavfile import AudioFileError, write_wav
 from vitad.config.loader import ConfigError, load_config
@@ -28,19 +36,24 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
-    path = Path(args.file) if args.file else None
+    """Exactly the checks a reload makes: schema, files, intents, templates, every model."""
+    from vitad.config.loader import config_source
+    from vitad.pipeline.engines import prepare_engines
+    from vitad.runtime.last_good import UNUSABLE, problems_of
+
+    path = config_source(Path(args.file) if args.file else None)
     try:
         config = load_config(path)
-        from vitad.pipeline.engines import build_dialogue
-
-        build_dialogue(config)  # intents file + every reply template
-    except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"{exc.source}: {problem}", file=sys.stderr)
-        print(f"{exc.source}: {len(exc.problems)} problem(s)", file=sys.stderr)
+        engines = prepare_engines(config, strict_tts=True)
+    except UNUSABLE as exc:
+        problems = problems_of(exc)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
-    print(f"{path or 'config'}: ok ({len(config.shop.machines)} machines, "
-          f"wake {', '.join(config.wake.models)}, asr {config.asr.engine})")
+    notes = "".join(f"; {d.component}: {d.mode} ({d.detail})" for d in engines.degraded)
+    print(f"{path}: ok ({len(config.shop.machines)} machines, "
+          f"wake {', '.join(config.wake.models)}, asr {engines.recognizer.name}{notes})")
     return 0
 
 
@@ -88,6 +101,14 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch_models(args: argparse.Namespace) -> int:
+    if args.model == "whisper":
+        if args.url or args.sha256 or args.name:
+            print("vitad fetch-models whisper: --url/--sha256/--name are for Vosk archives",
+                  file=sys.stderr)
+            return 2
+        path = fetch_files(WHISPER_TINY_EN, Path(args.dest), force=args.force)
+        print(f"installed {WHISPER_TINY_EN.name} at {path}")
+        return 0
     spec = VOSK_EN
     if args.url or args.sha256:
         if not (args.url and args.sha256):
@@ -162,7 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("devices", help="list sound devices (names to use in [audio])")
     p.set_defaults(func=cmd_devices)
 
-    p = sub.add_parser("fetch-models", help="download the Vosk English model (sha256-pinned)")
+    p = sub.add_parser("fetch-models",
+                       help="download the Vosk English or Whisper tiny.en model (sha256-pinned)")
+    p.add_argument("model", nargs="?", choices=["vosk", "whisper"], default="vosk")
     p.add_argument("--dest", default=str(DEFAULT_MODELS_DIR))
     p.add_argument("--url", help="alternative archive URL (needs --sha256)")
     p.add_argument("--sha256", help="expected sha256 of the archive at --url")
@@ -212,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `vitad reports | head`
+        from vitad.runtime.ops_cli import reader_went_away
+
+        return reader_went_away()
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ deadline; a hung listener, speaker, DB writer or main loop therefore stops the p
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import logging
 import queue
@@ -26,22 +27,24 @@ from pathlib import Path
 from typing import Any
 
 from vitad import events as ev
-from vitad.audio.devices import DeviceError
 from vitad.audio.endpoints import make_sink, make_source
-from vitad.audio.wavfile import AudioFileError
-from vitad.config.loader import ConfigError, config_source, load_config
+from vitad.config.loader import config_source, load_config
 from vitad.config.schema import Config
-from vitad.dialogue.intents import IntentsError
-from vitad.dialogue.templates import TemplateError
-from vitad.pipeline.engines import Engines, build_dialogue, load_engines
-from vitad.pipeline.errors import StageFailure
+from vitad.pipeline.engines import Engines, prepare_engines
 from vitad.pipeline.listener import Listener
 from vitad.pipeline.speakers import LiveSpeaker
 from vitad.pipeline.turns import TurnHandler
 from vitad.pipeline.wake import Detection
 from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel, HealthServer
-from vitad.runtime.last_good import LoadedConfig, load_or_last_good, save_last_good
+from vitad.runtime.memory import limit_malloc_arenas
+from vitad.runtime.last_good import (
+    UNUSABLE,
+    LoadedConfig,
+    load_or_last_good,
+    problems_of,
+    save_last_good,
+)
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
 
 log = logging.getLogger("vitad.daemon")
@@ -77,6 +80,9 @@ class Daemon:
         self._mic_tried = threading.Event()
         self._status_line = ""
         self._degraded: dict[str, str] = {}
+        self._swap_lock = threading.Lock()
+        self._listener_thread: threading.Thread | None = None
+        self._pending_swap: tuple[Config, Engines, bool] | None = None
 
     def clock(self) -> float:
         return time.monotonic() - self.started
@@ -84,15 +90,16 @@ class Daemon:
     # -- start ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        loaded = load_or_last_good(self.config_path)
-        self.config = loaded.config
         self.notifier.extend_timeout(90)
         self.notifier.status("loading models")
         self.bus.subscribe(self._enqueue)
+        # The live config counts as usable only when every model it names loaded too: a
+        # garbage wake model falls back to the last good copy like a typo does.
+        loaded = load_or_last_good(self.config_path, prepare=self._load_engines)
+        self.config = loaded.config
+        self.engines = loaded.prepared
         if loaded.fallback:
             self._running_on_last_good(loaded)
-        self.engines = load_engines(
-            self.config, progress=lambda stage: self.notifier.extend_timeout(60))
         log.info("models loaded in %.1f s (%s)", sum(self.engines.load_s.values()),
                  ", ".join(f"{k} {v:.2f}" for k, v in self.engines.load_s.items()))
         for degraded in self.engines.degraded:
@@ -114,7 +121,9 @@ class Daemon:
         deadline = self.config.runtime.loop_deadline_s
         for name in ("main", "listener", "speaker"):
             self.supervisor.register(name, deadline)
-        threading.Thread(target=self._listen_loop, name="listener", daemon=True).start()
+        self._listener_thread = threading.Thread(target=self._listen_loop, name="listener",
+                                                 daemon=True)
+        self._listener_thread.start()
         self._wait_for_first_mic_attempt()
         self._drain_events()
         self._update_status(force=True)
@@ -123,7 +132,12 @@ class Daemon:
         if not loaded.fallback:
             save_last_good(self.config, loaded.path)
 
-    def _running_on_last_good(self, loaded: LoadedConfig) -> None:
+    def _load_engines(self, config: Config, reuse: tuple[Config, Engines] | None = None,
+                      strict_tts: bool = False) -> Engines:
+        return prepare_engines(config, progress=lambda stage: self.notifier.extend_timeout(60),
+                               reuse=reuse, strict_tts=strict_tts)
+
+    def _running_on_last_good(self, loaded: LoadedConfig[Engines]) -> None:
         """The live file is broken: say everything about it, run on the copy (degraded)."""
         for problem in loaded.problems:
             log.error("config: %s", problem)
@@ -182,11 +196,12 @@ class Daemon:
 
     def _start_speaker(self) -> None:
         rate = self.engines.tts.rate if self.engines.tts else 22050
-        sink: Any = make_sink(self.config.audio.output, rate, self.config.base_dir)
+        sink: Any = None
         try:
+            sink = make_sink(self.config.audio.output, rate, self.config.base_dir)
             sink.open()
             self.health.set("speaker", "ok")
-        except (DeviceError, OSError) as exc:
+        except Exception as exc:  # any device failure is "captions only", never an exit
             log.error("speaker unavailable, captions only: %s", exc)
             self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", True,
                                          str(exc)))
@@ -214,6 +229,20 @@ class Daemon:
     # -- listener thread -----------------------------------------------------------------
 
     def _listen_loop(self) -> None:
+        """The listener thread. It must never die: a dead listener is a deaf box."""
+        while not self._stop.is_set():
+            try:
+                self._listen()
+                return
+            except Exception:  # a bug, not a device problem: log it, reopen, go on
+                log.exception("listener loop failed; reopening the microphone")
+                self.bus.publish(ev.StageError(self.clock(), "listener", "listener.failed",
+                                               "listener loop restarted"))
+                with contextlib.suppress(Exception):
+                    self._mic_lost("listener loop restarted")
+                self._sleep_beating("listener", 1.0)
+
+    def _listen(self) -> None:
         runtime = self.config.runtime
         backoff = runtime.device_retry_initial_s
         attempts = 0
@@ -222,6 +251,7 @@ class Daemon:
         while not self._stop.is_set():
             self.supervisor.beat("listener")
             maybe_hang("listener")
+            self._apply_pending_swap()
             if not self._mic_ok:
                 attempts += 1
                 log_it = attempts == 1 or attempts % runtime.device_retry_log_every == 0
@@ -257,11 +287,17 @@ class Daemon:
 
     def _open_mic(self, log_it: bool) -> bool:
         audio = self.config.audio
-        source = make_source(audio.input, audio.chunk_ms, audio.max_queue_chunks,
-                             self.config.base_dir, self.clock, audio.input_gain)
+        try:
+            source = make_source(audio.input, audio.chunk_ms, audio.max_queue_chunks,
+                                 self.config.base_dir, self.clock, audio.input_gain)
+        except Exception as exc:
+            self._mic_tried.set()
+            if log_it:
+                log.warning("microphone unavailable (retrying): %s", exc)
+            return False
         try:
             source.open()
-        except (DeviceError, AudioFileError, OSError) as exc:
+        except Exception as exc:  # missing, vanished, unreadable: all degraded, all retried
             self._mic_tried.set()
             if log_it:
                 log.warning("microphone unavailable (retrying): %s", exc)
@@ -369,8 +405,6 @@ class Daemon:
                 consumer(event)
             except Exception:
                 log.exception("event consumer failed on %s", event.type)
-        if event.type == "turn_end" and event.outcome != "no_speech":  # type: ignore[attr-defined]
-            self.health.note_turn()
 
     def _note_degraded(self, event: ev.Degraded) -> None:
         if event.active:
@@ -421,49 +455,59 @@ class Daemon:
         self._reload.set()
 
     def reload(self) -> None:
-        """SIGHUP: validate the new config; apply it, or keep the last good one."""
+        """SIGHUP: build and load everything the new config needs, then swap it in whole.
+
+        Anything that fails (schema, files, intents, templates, a model, the voice) keeps
+        the daemon on the running config and says why; the last good copy is rewritten only
+        after the new config is in use. A reload never stops the daemon.
+        """
         self.notifier.reloading()
+        live = config_source(self.config_path)
         try:
-            config = load_config(self.config_path)
-            dialogue = build_dialogue(config)
-        except ConfigError as exc:
-            for problem in exc.problems:
-                log.error("reload rejected: %s: %s", exc.source, problem)
+            config = load_config(live)
+            engines = self._load_engines(config, reuse=(self.config, self.engines),
+                                         strict_tts=True)
+        except UNUSABLE as exc:
+            for problem in problems_of(exc):
+                log.error("reload rejected, still running on the previous config: %s", problem)
             self.notifier.ready(self._status_line)
             return
-        except (IntentsError, TemplateError) as exc:
-            log.error("reload rejected: %s", exc)
+        except Exception:  # a bug in loading must not take a running box down
+            log.exception("reload failed, still running on the previous config")
             self.notifier.ready(self._status_line)
             return
         old = self.config
-        self.config = config
-        self.turns.dialogue = dialogue  # next turn uses new prices/intents
-        self.engines.dialogue = dialogue
-        self.engines.wake.settings = config.wake
-        self.engines.self_check.settings = config.wake
-        self.listener.wake_settings = config.wake
-        self.listener.settings = config.listen
+        self.config, self.engines = config, engines
+        for degraded in engines.degraded:
+            self.bus.publish(degraded)
+        self.health.set("tts", "ok")
+        self.turns.dialogue = engines.dialogue  # the next turn uses new prices/intents
         self.speaker.volume = config.audio.volume
-        if config.tts != old.tts:
-            self._reload_tts(config)
-        if config.audio.input != old.audio.input and self._mic_ok:
-            self._mic_lost("input device changed by reload")
+        self.speaker.use_voice(engines.tts)  # applied by the speaker thread between replies
+        with self._swap_lock:  # the listener thread applies it between turns
+            self._pending_swap = (config, engines, config.audio.input != old.audio.input)
         if self.avatar is not None:
             self.avatar.apply_config(config, _wake_phrase(config))
-        log.info("reloaded %s", self.config_path or "config")
-        save_last_good(config, config_source(self.config_path))
+        log.info("reloaded %s", live)
+        save_last_good(config, live)
         if "config" in self._degraded:
             self.bus.publish(ev.Degraded(self.clock(), "config", "config_last_good", False))
         self.notifier.ready(self._status_line)
 
-    def _reload_tts(self, config: Config) -> None:
-        from vitad.pipeline.errors import TtsFailure
-        from vitad.tts.piper_engine import PiperTts
-
-        try:
-            self.speaker.tts = PiperTts(config.tts, config.base_dir)
-        except TtsFailure as exc:
-            log.error("reload: new voice unusable, keeping the old one: %s", exc.message)
+    def _apply_pending_swap(self) -> None:
+        """Listener thread: take the reloaded engines between turns, never mid-utterance."""
+        if self._pending_swap is None or self.listener.listening:
+            return
+        with self._swap_lock:
+            pending, self._pending_swap = self._pending_swap, None
+        if pending is None:
+            return
+        config, engines, input_changed = pending
+        self.listener.replace(config.wake, config.listen, engines.wake, engines.vad,
+                              engines.recognizer, partials=config.asr.partials)
+        engines.wake.restart_clock()
+        if input_changed and self._mic_ok:
+            self._mic_lost("input device changed by reload")
 
     # -- stop ----------------------------------------------------------------------------
 
@@ -473,9 +517,12 @@ class Daemon:
     def stop(self) -> None:
         self.notifier.stopping()
         self._stop.set()
+        thread = self._listener_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=3.0)  # bounded: a wedged thread must not block the exit
         speaker = getattr(self, "speaker", None)
-        for name, close in (("speaker", speaker.close if speaker else None),
-                            ("mic", self.source.close if self.source else None),
+        for name, close in (("mic", self.source.close if self.source else None),
+                            ("speaker", speaker.close if speaker else None),
                             ("avatar", self._close_avatar),
                             ("runtime", self.rt.stop if self.rt else None)):
             if close is None:
@@ -536,6 +583,7 @@ def _log_event(event: ev.Event) -> None:
 
 
 def run_daemon(config_path: Path | None) -> int:
+    limit_malloc_arenas()  # before any worker thread exists
     daemon = Daemon(config_path)
     signal.signal(signal.SIGTERM, daemon.request_stop)
     signal.signal(signal.SIGINT, daemon.request_stop)
@@ -545,11 +593,10 @@ def run_daemon(config_path: Path | None) -> int:
     try:
         daemon.start()
         daemon.run_forever()
-    except (ConfigError, IntentsError, TemplateError, StageFailure) as exc:
+    except UNUSABLE as exc:
         log.error("cannot start: %s", str(exc).replace("\n", "; "))
-        daemon.stop()
         return EXIT_CONFIG
-    daemon.stop()
+    finally:
+        daemon.stop()
     log.info("stopped")
     return daemon.exit_code or 0
-

@@ -1,9 +1,10 @@
-"""Atomic file replacement, shared by everything that rewrites a file readers may be using."""
+"""File helpers: atomic replace for rewritten files, bounded safe reads of named files."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -30,3 +31,59 @@ def write_atomic(target: Path, data: bytes, *, mode: int | None = None,
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+class UnusableFile(OSError):
+    """A path that is not a readable regular file within its size bound (one-line message)."""
+
+
+def read_regular_file(path: Path, max_bytes: int, what: str = "file") -> bytes:
+    """Read ``path`` only if it is a regular file of at most ``max_bytes``.
+
+    Why not ``path.read_bytes()``: a FIFO blocks the reader for ever (a hung thread the
+    watchdog then restarts, again and again), a device or /dev/zero never ends, and a huge
+    file exhausts memory. The file is opened non-blocking and checked with ``fstat`` on the
+    very descriptor that is then read, so it cannot be swapped in between. Symlinks are
+    followed (operators link configs); a symlink loop is an error like any other.
+    Raises :class:`UnusableFile` naming the file, what was expected and why.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise UnusableFile(f"{path}: {what} not found") from None
+    except ValueError:  # a NUL character in the path (os.open refuses it)
+        raise UnusableFile(f"{str(path)!r}: {what} not found (the path holds a NUL "
+                           "character)") from None
+    except OSError as exc:
+        raise UnusableFile(f"{path}: cannot open {what}: {exc.strerror or exc}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise UnusableFile(f"{path}: is {kind}; expected a {what}")
+        if st.st_size > max_bytes:
+            raise UnusableFile(f"{path}: {st.st_size} bytes; a {what} is at most {max_bytes}")
+        chunks = []
+        remaining = max_bytes + 1  # a file that grows while we read is still bounded
+        while remaining > 0:
+            try:
+                chunk = os.read(fd, min(remaining, 1 << 20))
+            except OSError as exc:
+                raise UnusableFile(f"{path}: cannot read {what}: {exc.strerror or exc}") from None
+            if not chunk:
+                break
+            chunks.append(chunk)
+            remaining -= len(chunk)
+        data = b"".join(chunks)
+        if len(data) > max_bytes:
+            raise UnusableFile(f"{path}: grew past {max_bytes} bytes while read; a {what} "
+                               "is at most that")
+        return data
+    finally:
+        os.close(fd)
+
+
+def real_parent(path: Path) -> Path:
+    """The folder a file really lives in, without raising on symlink loops (unlike
+    ``Path.resolve`` on Python 3.11, which raises RuntimeError)."""
+    return Path(os.path.realpath(path)).parent

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import wave
 from pathlib import Path
 
@@ -115,3 +116,23 @@ def test_chunks_at_another_rate_and_of_nothing() -> None:
     chunks = list(chunks_from_array(np.ones(4800, np.int16), 100, rate=48000))
     assert len(chunks) == 1 and chunks[0].duration == pytest.approx(0.1)
     assert list(chunks_from_array(np.zeros(0, np.int16), 80)) == []
+
+
+def test_a_wav_truncated_to_an_odd_byte_count_loses_only_the_torn_frame(tmp_path: Path) -> None:
+    path = write_pcm(tmp_path / "cut.wav", np.arange(1000, dtype=np.int16), 16000, 1, 2)
+    path.write_bytes(path.read_bytes()[:-1])  # a copy cut short mid-sample
+    samples = read_wav_internal(path)
+    assert len(samples) == 999
+
+
+def test_a_header_claiming_1_hz_is_refused_before_any_resampling(tmp_path: Path) -> None:
+    path = write_pcm(tmp_path / "slow.wav", np.zeros(20000, np.int16), 1, 1, 2)
+    with pytest.raises(AudioFileError, match="sample rate 1 Hz; expected 4000-384000 Hz"):
+        read_wav_internal(path)
+
+
+def test_a_fifo_named_like_a_wav_does_not_block(tmp_path: Path) -> None:
+    fifo = tmp_path / "mic.wav"
+    os.mkfifo(fifo)
+    with pytest.raises(AudioFileError, match="not a regular file; expected a WAV file"):
+        read_wav_internal(fifo)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import os
 from pathlib import Path
 
 import pytest
@@ -110,12 +111,35 @@ def test_the_error_message_names_the_file_on_every_line(tmp_path: Path) -> None:
 
 
 def test_a_missing_file(tmp_path: Path) -> None:
-    assert problems_of(tmp_path / "nope.toml") == ["file not found"]
+    assert problems_of(tmp_path / "nope.toml") == ["TOML config file not found"]
 
 
 def test_a_folder_instead_of_a_file(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path)
-    assert problem.startswith("cannot read")
+    assert problem == "is a folder; expected a TOML config file"
+
+
+def test_a_fifo_or_device_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "vitad.toml"
+    os.mkfifo(fifo)  # reading a FIFO would block the daemon for ever
+    (problem,) = problems_of(fifo)
+    assert problem == "is not a regular file; expected a TOML config file"
+    (problem,) = problems_of(Path("/dev/zero"))
+    assert problem == "is not a regular file; expected a TOML config file"
+
+
+def test_a_symlink_loop_is_one_line(tmp_path: Path) -> None:
+    loop = tmp_path / "vitad.toml"
+    loop.symlink_to(loop)
+    (problem,) = problems_of(loop)
+    assert problem.startswith("cannot open TOML config file: Too many levels of symbolic links")
+
+
+def test_an_oversized_file_is_refused(tmp_path: Path) -> None:
+    big = tmp_path / "vitad.toml"
+    big.write_bytes(b"#" * (2 * 1024 * 1024))
+    (problem,) = problems_of(big)
+    assert "a TOML config file is at most" in problem
 
 
 def test_invalid_toml(tmp_path: Path) -> None:
@@ -178,3 +202,11 @@ def test_validate_config_takes_a_parsed_dict(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         validate_config({"listen": {"hangover_s": "long"}}, "inline", folder)
     assert str(err.value).startswith("inline: listen.hangover_s:")
+
+
+def test_schema_errors_and_a_missing_intents_file_are_reported_together(tmp_path: Path) -> None:
+    problems = problems_of(write(tmp_path, '[listen]\nhangover_s = -1\n'
+                                           '[dialogue]\nintents = "nope.toml"\n'))
+    assert any(p.startswith("listen.hangover_s") for p in problems)
+    assert f"dialogue.intents: file not found: {tmp_path}/nope.toml" in [
+        p.replace(str(tmp_path.resolve()), str(tmp_path)) for p in problems]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import write_config
+from tests.test_daemon import with_wake_model
 from vitad.config.loader import ConfigError, load_config, shipped_config_dir
 from vitad.dialogue.intents import IntentsError
 from vitad.pipeline.engines import build_dialogue
@@ -44,7 +45,7 @@ def break_config(path: Path) -> None:
 
 
 def test_a_good_live_config_is_used_and_no_fallback_reported(live: Path) -> None:
-    loaded = load_or_last_good(live)
+    loaded = load_or_last_good(live, prepare=build_dialogue)
     assert not loaded.fallback and loaded.problems == []
     assert loaded.config.shop.machines[1].price == "7 dollars 50"
 
@@ -57,7 +58,7 @@ def test_broken_config_falls_back_to_the_copy_with_every_problem(live: Path,
     assert (folder / INTENTS_NAME).read_bytes() == (tmp_path / "intents.en.toml").read_bytes()
     break_config(live)
 
-    loaded = load_or_last_good(live)
+    loaded = load_or_last_good(live, prepare=build_dialogue)
 
     assert loaded.fallback and loaded.copy == folder / CONFIG_NAME
     assert loaded.config.shop.machines[1].price == "7 dollars 50"
@@ -77,17 +78,17 @@ def test_broken_or_deleted_intents_file_falls_back_too(live: Path, tmp_path: Pat
     intents.write_text(text.replace("[intents.hours]", "[intents.hours", 1))  # a typo
     with pytest.raises(IntentsError):  # what the daemon would otherwise die of
         build_dialogue(load_config(live))
-    loaded = load_or_last_good(live)
+    loaded = load_or_last_good(live, prepare=build_dialogue)
     assert loaded.fallback and "intents.en.toml" in loaded.problems[0]
     intents.unlink()
-    loaded = load_or_last_good(live)
+    loaded = load_or_last_good(live, prepare=build_dialogue)
     assert loaded.fallback and "dialogue.intents" in loaded.problems[0]
 
 
 def test_without_a_copy_the_live_error_is_raised(live: Path) -> None:
     break_config(live)
     with pytest.raises(ConfigError) as err:
-        load_or_last_good(live)
+        load_or_last_good(live, prepare=build_dialogue)
     assert err.value.source == str(live)
 
 
@@ -96,8 +97,8 @@ def test_a_missing_live_file_also_falls_back(live: Path, tmp_path: Path,
     save_last_good(load_config(live), live)
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))  # as under systemd
     live.unlink()
-    loaded = load_or_last_good(live)
-    assert loaded.fallback and loaded.problems == [f"{live}: file not found"]
+    loaded = load_or_last_good(live, prepare=build_dialogue)
+    assert loaded.fallback and loaded.problems == [f"{live}: TOML config file not found"]
 
 
 def test_an_unusable_copy_is_logged_and_the_live_error_raised(
@@ -107,7 +108,7 @@ def test_an_unusable_copy_is_logged_and_the_live_error_raised(
     (folder / CONFIG_NAME).write_text("[listen]\nhangover_s = 'x'\n")
     break_config(live)
     with caplog.at_level(logging.ERROR), pytest.raises(ConfigError) as err:
-        load_or_last_good(live)
+        load_or_last_good(live, prepare=build_dialogue)
     assert err.value.source == str(live)
     assert "last good copy" in caplog.text and "unusable" in caplog.text
 
@@ -139,3 +140,38 @@ def test_saving_is_atomic_idempotent_and_never_raises(live: Path, tmp_path: Path
     bad = config.model_copy(update={"runtime": config.runtime.model_copy(
         update={"state_dir": blocker / "state"})})
     assert save_last_good(bad, live) is None
+
+
+def test_a_symlink_loop_as_the_config_runs_on_the_copy(live: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))  # as systemd sets it
+    save_last_good(load_config(live), live)
+    live.unlink()
+    live.symlink_to(live)  # `ln -sf vitad.toml vitad.toml`: Path.resolve() would raise
+    loaded = load_or_last_good(live, prepare=build_dialogue)
+    assert loaded.fallback
+    assert "Too many levels of symbolic links" in loaded.problems[0]
+
+
+def test_an_unreadable_intents_file_runs_on_the_copy(live: Path, tmp_path: Path) -> None:
+    save_last_good(load_config(live), live)
+    intents = tmp_path / "intents.en.toml"
+    intents.unlink()
+    intents.mkdir()  # unreadable as a file, even for root (chmod 000 is not, for root)
+    loaded = load_or_last_good(live, prepare=build_dialogue)
+    assert loaded.fallback and "dialogue.intents: is a folder, not a file" in loaded.problems[0]
+
+
+def test_a_garbage_wake_model_is_a_config_problem_that_falls_back(live: Path,
+                                                                  tmp_path: Path) -> None:
+    from vitad.pipeline.engines import prepare_engines
+
+    save_last_good(load_config(live), live)
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"this is not a protobuf" * 100)
+    live.write_text(with_wake_model(live.read_text(), garbage))
+    with pytest.raises(ConfigError, match="wake.models"):
+        prepare_engines(load_config(live))
+    loaded = load_or_last_good(live, prepare=prepare_engines)
+    assert loaded.fallback and loaded.config.wake.models == ["hey_jarvis"]
+    assert loaded.prepared.wake is not None

@@ -162,3 +162,28 @@ def test_unreadable_db_is_one_line_error(state):
     res = vitad("reports", "--state-dir", str(sd))
     assert res.returncode == 1
     assert res.stderr.count("\n") == 1 and "cannot read problem reports" in res.stderr
+
+
+def test_reports_into_a_closed_pipe_is_quiet(tmp_path):
+    runtime = RuntimeSettings(state_dir=tmp_path / "state", health_socket=tmp_path / "h.sock")
+    store = RecordStore(runtime)
+    store.start()
+    for n in range(200):
+        assert store.add_report("washer", 1 + n % 9, f"report number {n} " + "x" * 80)
+    store.close()
+    cmd = [sys.executable, "-m", "vitad.runtime.ops_cli", "reports", "--state-dir",
+           str(runtime.state_dir)]
+    res = subprocess.run(f"{' '.join(cmd)} | head -n 2", shell=True, capture_output=True,
+                         text=True, timeout=30)
+    assert len(res.stdout.splitlines()) == 2
+    assert "Traceback" not in res.stderr and "BrokenPipe" not in res.stderr, res.stderr
+
+
+def test_health_without_permission_says_so(served):
+    _, server = served
+    if os.geteuid() == 0:
+        pytest.skip("root may connect to any socket; CI runs this again unprivileged (.ci/unprivileged)")
+    os.chmod(server.path, 0)
+    res = vitad("health", "--socket", str(server.path))
+    assert res.returncode == 4
+    assert "permission denied" in res.stderr and "sudo" in res.stderr

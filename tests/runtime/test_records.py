@@ -428,3 +428,54 @@ def test_corruption_at_run_time_moves_db_aside(runtime, caplog):
     assert _sql(db, "PRAGMA integrity_check") == [("ok",)]
     assert "became corrupt" in caplog.text
     s.close()
+
+
+def test_reports_survive_a_corrupt_db_with_their_ids(runtime):
+    runtime.state_dir.mkdir(parents=True)
+    db = runtime.state_dir / DB_NAME
+    s = RecordStore(runtime)
+    s.start()
+    ids = [s.add_report("dryer", n, f"dryer {n} not heating") for n in (1, 2, 3)]
+    assert ids == [1, 2, 3] and s.ack_report(2)
+    for i in range(300):  # interactions fill the pages after the reports table
+        s.record_interaction(Interaction(time.time(), "answered", intent=f"i{i}"))
+    assert s.flush()
+    s.close()
+    with closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        reports_page = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name='problem_reports'").fetchone()[0]
+        damaged = conn.execute(
+            "SELECT rootpage FROM sqlite_master WHERE name='interactions'").fetchone()[0]
+    assert damaged != reports_page
+    data = bytearray(db.read_bytes())
+    start = (damaged - 1) * 4096
+    data[start : start + 4096] = os.urandom(4096)
+    db.write_bytes(bytes(data))
+
+    s = RecordStore(runtime)
+    try:
+        assert s.moved_aside is not None and s.recovered_reports == 3
+        unacked = s.list_reports()
+        assert [(r["id"], r["text"]) for r in unacked] == [
+            (1, "dryer 1 not heating"), (3, "dryer 3 not heating")]
+        state, why = s.health()
+        assert state == "degraded" and "3 problem report(s) recovered" in (why or "")
+        s.start()
+        assert s.add_report("washer", 4, "door stuck") == 4  # ids continue, never reused
+    finally:
+        s.close()
+
+
+def test_db_and_wal_are_private_whatever_the_umask(runtime):
+    old = os.umask(0o022)
+    try:
+        s = RecordStore(runtime)
+        s.start()
+        assert s.add_report("washer", 1, "leaking") == 1
+        db = runtime.state_dir / DB_NAME
+        for path in (db, Path(f"{db}-wal")):
+            assert path.stat().st_mode & 0o777 == 0o640, path
+        s.close()
+    finally:
+        os.umask(old)

@@ -104,3 +104,13 @@ def test_a_read_only_folder_disables_the_cache(tmp_path: Path) -> None:
         assert not AudioCache(folder, max_bytes=10_000).enabled
     finally:
         folder.chmod(0o700)
+
+
+def test_a_fifo_planted_as_an_entry_is_a_miss_and_is_removed(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, 1 << 20)
+    key = AudioCache.key("joe", "hello", "")
+    os.mkfifo(tmp_path / f"{key}.pcm")  # opening it for reading would block for ever
+    assert cache.get(key) is None
+    assert not (tmp_path / f"{key}.pcm").exists()
+    cache.put(key, np.ones(10, np.int16))
+    assert cache.get(key) is not None

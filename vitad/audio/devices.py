@@ -82,10 +82,28 @@ class DeviceInfo:
     default_rate: float
 
 
+def _as_device_error(open_fn: Callable[[], None], what: str) -> None:
+    """Any failure while opening a device is a DeviceError (one line), never a crash.
+
+    PortAudio raises its own errors from queries as well as from opening (e.g. "Error
+    querying device -1" on a box with no sound card at all); the daemon treats every one of
+    them as "device unavailable, retry later".
+    """
+    try:
+        open_fn()
+    except DeviceError:
+        raise
+    except Exception as exc:
+        raise DeviceError(f"cannot open {what}: {exc}") from None
+
+
 def list_devices() -> list[DeviceInfo]:
     sd = load_sounddevice()
     with PORTAUDIO_LOCK:
-        devices = sd.query_devices()
+        try:
+            devices = sd.query_devices()
+        except Exception as exc:
+            raise DeviceError(f"cannot list sound devices: {exc}") from None
     return [
         DeviceInfo(i, d["name"], d["max_input_channels"], d["max_output_channels"],
                    d["default_samplerate"])
@@ -127,7 +145,7 @@ class DeviceSource:
 
     def open(self) -> None:
         with PORTAUDIO_LOCK:
-            self._open()
+            _as_device_error(self._open, f"input device '{self.name}'")
 
     def _open(self) -> None:
         sd = load_sounddevice()
@@ -199,7 +217,7 @@ class DeviceSink:
 
     def open(self) -> None:
         with PORTAUDIO_LOCK:
-            self._open()
+            _as_device_error(self._open, f"output device '{self.name}'")
 
     def _open(self) -> None:
         sd = load_sounddevice()

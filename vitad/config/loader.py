@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import difflib
+import os
+import stat
 import sys
 import tomllib
 from pathlib import Path
@@ -11,17 +13,28 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from vitad.config.schema import Config
+from vitad.fileio import UnusableFile, read_regular_file, real_parent
 
 DEFAULT_PATHS = (Path("/etc/vitad/vitad.toml"),)
+MAX_CONFIG_BYTES = 1024 * 1024  # a real vitad.toml is a few KB
 
 
 class ConfigError(Exception):
     """A config file that cannot be used. ``problems`` holds one line per problem."""
 
     def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+        # A key or path from the file may hold a newline or a NUL ("a\nb" = 1 is valid
+        # TOML): escape them, so each problem stays one line that names the file.
+        self.source = one_line(source)
+        self.problems = [one_line(p) for p in problems]
+        super().__init__("\n".join(f"{self.source}: {p}" for p in self.problems))
+
+
+def one_line(text: str) -> str:
+    """``text`` with every non-printable character (newline, NUL, ...) written as its escape."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
@@ -65,7 +78,12 @@ def validate_config(data: dict[str, Any], source: str, base_dir: Path) -> Config
     try:
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+        # All at once: a schema error must not hide a missing intents file.
+        problems = [_describe(e) for e in exc.errors()]
+        bad_keys = {p.split(":", 1)[0].split("[", 1)[0] for p in problems}
+        problems += [p for p in _check_raw_files(data, base_dir)
+                     if p.split(":", 1)[0] not in bad_keys]
+        raise ConfigError(source, problems) from None
     problems = _check_files(config)
     if problems:
         raise ConfigError(source, problems)
@@ -80,19 +98,79 @@ def _check_files(config: Config) -> list[str]:
     """
     problems = []
     intents = resolve(config, config.dialogue.intents)
-    if not intents.is_file():
-        problems.append(f"dialogue.intents: file not found: {intents}")
-    if config.tts.voice != "joe" and not resolve(config, Path(config.tts.voice)).is_file():
-        problems.append(f"tts.voice: Piper voice file not found: {config.tts.voice}")
+    if (why := _missing(intents)) is not None:
+        problems.append(f"dialogue.intents: {why}: {intents}")
+    voice = resolve(config, Path(config.tts.voice))
+    if config.tts.voice != "joe" and (why := _missing(voice)) is not None:
+        problems.append(f"tts.voice: Piper voice {why}: {config.tts.voice}")
     for name in config.wake.models:
-        if name.endswith((".onnx", ".tflite")) and not resolve(config, Path(name)).is_file():
-            problems.append(f"wake.models: custom wake-word model not found: {name}")
+        model = resolve(config, Path(name))
+        if name.endswith((".onnx", ".tflite")) and (why := _missing(model)) is not None:
+            why = why.replace("file not found", "not found")
+            problems.append(f"wake.models: custom wake-word model {why}: {name}")
     return problems
+
+
+def _check_raw_files(data: dict[str, Any], base_dir: Path) -> list[str]:
+    """The same file checks on a document that failed the schema, where the keys are usable.
+
+    Builds a default config and overlays the file settings that are well-formed strings.
+    """
+    def text_at(section: str, key: str) -> str | None:
+        table = data.get(section)
+        value = table.get(key) if isinstance(table, dict) else None
+        return value if isinstance(value, str) and value else None
+
+    defaults = Config(base_dir=base_dir)
+    settings: dict[str, Any] = {"base_dir": base_dir}
+    intents = text_at("dialogue", "intents")
+    voice = text_at("tts", "voice")
+    wake = data.get("wake")
+    models = wake.get("models") if isinstance(wake, dict) else None
+    try:
+        partial = defaults.model_copy(update=settings)
+        if intents is not None:
+            partial = partial.model_copy(update={"dialogue": partial.dialogue.model_copy(
+                update={"intents": Path(intents)})})
+        if voice is not None:
+            partial = partial.model_copy(update={"tts": partial.tts.model_copy(
+                update={"voice": voice})})
+        if isinstance(models, list) and all(isinstance(m, str) for m in models) and models:
+            partial = partial.model_copy(update={"wake": partial.wake.model_copy(
+                update={"models": models})})
+    except (TypeError, ValueError):
+        return []
+    return _check_files(partial)
+
+
+def _missing(path: Path) -> str | None:
+    """Why a path that should be a file is not usable, in words an operator can act on;
+    None when it is a regular file.
+
+    ``os.stat`` rather than ``Path.is_file``: is_file raises on a name too long or a folder
+    we may not enter (EACCES), and a path from the config is untrusted input.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return "is a broken link" if os.path.islink(path) else "file not found"
+    except ValueError:  # a NUL character in the path
+        return "file not found (the path holds a NUL character)"
+    except OSError as exc:
+        return f"cannot be checked ({exc.strerror or exc})"
+    if stat.S_ISREG(st.st_mode):
+        return None
+    if stat.S_ISDIR(st.st_mode):
+        return "is a folder, not a file"
+    return "is not a regular file"
 
 
 def resolve(config: Config, path: Path) -> Path:
     """Resolve a path from the config relative to the config file's folder."""
-    path = path.expanduser()
+    try:
+        path = path.expanduser()
+    except RuntimeError:  # "~nosuchuser/...": left as written, then reported as not found
+        pass
     return path if path.is_absolute() else (config.base_dir / path)
 
 
@@ -125,15 +203,19 @@ def load_config(path: Path | None = None) -> Config:
     path = config_source(path)
     source = str(path)
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(source, ["file not found"]) from None
-    except OSError as exc:
-        raise ConfigError(source, [f"cannot read: {exc.strerror}"]) from None
+        raw = read_regular_file(path, MAX_CONFIG_BYTES, "TOML config file")
+    except UnusableFile as exc:
+        raise ConfigError(source, [str(exc).removeprefix(f"{path}: ")]) from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(source, ["not UTF-8 text; expected a TOML file"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(source, [f"invalid TOML: {exc}"]) from None
-    return validate_config(data, source, path.resolve().parent)
+    except RecursionError:  # tomllib recurses per level of [[[...]]] or {a={a=...}}
+        raise ConfigError(source, ["invalid TOML: arrays or tables nested too deeply"]) from None
+    try:
+        return validate_config(data, source, real_parent(path))
+    except RecursionError:  # a few hundred levels parse, then overflow the validator
+        raise ConfigError(source, ["arrays or tables nested too deeply; expected the "
+                                   "vitad.toml layout"]) from None

@@ -181,6 +181,7 @@ class LiveSpeaker:
         self._retry_at = 0.0
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
         self._stopped = threading.Event()
+        self._next_voice: list[PiperTts | None] = []  # a reloaded voice, taken between replies
 
     def start(self) -> None:
         self._thread.start()
@@ -191,6 +192,27 @@ class LiveSpeaker:
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
         self._thread.join(timeout=5)
+
+    def use_voice(self, tts: PiperTts | None) -> None:
+        """Speak with ``tts`` from the next reply on (a reload; any thread may call it)."""
+        self._next_voice[:] = [tts]
+
+    def _take_new_voice(self) -> None:
+        """Speaker thread: switch voices; a new sample rate reopens the device at that rate."""
+        if not self._next_voice:
+            return
+        tts = self._next_voice.pop()
+        self.tts = tts
+        rate = tts.rate if tts else 22050
+        if rate == self.rate:
+            return
+        self.rate = rate
+        self._reference.clear()
+        if self.sink is not None and self._reopen is not None:
+            sink, self.sink = self.sink, None
+            with contextlib.suppress(Exception):
+                sink.close()
+            self._retry_in, self._retry_at = self._retry_initial, 0.0  # reopen at once
 
     def is_playing(self, t: float | None = None) -> bool:
         return self._playing.is_set() or time.monotonic() - self._last_audio_at < self.tail_s
@@ -220,6 +242,7 @@ class LiveSpeaker:
     def _run(self) -> None:
         while not self._stopped.is_set():
             self.heartbeat()
+            self._take_new_voice()
             self._maybe_reopen()
             try:
                 item = self._queue.get(timeout=0.5)

@@ -7,6 +7,7 @@ A refractory period stops one utterance of "hey jarvis" firing twice.
 from __future__ import annotations
 
 import logging
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,21 @@ class Detection:
     score: float
 
 
+MAX_WAKE_MODEL_BYTES = 64 * 1024 * 1024  # openWakeWord models are ~0.2-2 MB
+
+
+def _check_model_file(path: Path) -> None:
+    """A custom model must be a regular file of sane size (a FIFO would hang the loader)."""
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise WakeFailure("model_missing",
+                          f"wake-word model {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_WAKE_MODEL_BYTES:
+        raise WakeFailure("model_unreadable", f"wake-word model {path}: expected a regular "
+                          f".onnx file of at most {MAX_WAKE_MODEL_BYTES} bytes")
+
+
 def _load_model(models: list[str], base_dir: Path) -> object:
     from openwakeword.model import Model  # heavy import (onnxruntime) only when used
 
@@ -33,7 +49,9 @@ def _load_model(models: list[str], base_dir: Path) -> object:
     for name in models:
         if name.endswith((".onnx", ".tflite")):
             path = Path(name).expanduser()
-            resolved.append(str(path if path.is_absolute() else base_dir / path))
+            path = path if path.is_absolute() else base_dir / path
+            _check_model_file(path)
+            resolved.append(str(path))
         else:
             resolved.append(name)
     try:

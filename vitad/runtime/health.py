@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 STATES = ("ok", "degraded", "failed", "disabled")
 COMPONENTS = ("mic", "speaker", "wake", "asr", "tts", "display", "db")
 EXIT_OK, EXIT_DEGRADED, EXIT_DOWN = 0, 1, 2
+EXIT_NO_PERMISSION = 4  # the daemon may well be running: we may not ask it
 
 # Degraded(component=...) names in vitad.events -> health component names.
 _EVENT_COMPONENTS = {"audio_in": "mic", "audio_out": "speaker", "avatar": "display"}
@@ -288,8 +289,12 @@ class HealthServer:
             self._sock = None
 
 
-def query_health(path: Path | str, timeout: float = 2.0) -> dict[str, Any] | None:
-    """Ask a running daemon; None if nothing answers (not running, no permission, garbage)."""
+class HealthUnreachable(Exception):
+    """Why nothing answered: "not running", "permission denied", "no answer"."""
+
+
+def ask_health(path: Path | str, timeout: float = 2.0) -> dict[str, Any]:
+    """Ask a running daemon; raises :class:`HealthUnreachable` saying why nobody answered."""
     deadline = time.monotonic() + timeout
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
@@ -303,9 +308,23 @@ def query_health(path: Path | str, timeout: float = 2.0) -> dict[str, Any] | Non
                     break
                 chunks.append(chunk)
         doc = json.loads(b"".join(chunks))
+    except PermissionError:
+        raise HealthUnreachable("permission denied") from None
+    except (FileNotFoundError, ConnectionRefusedError):
+        raise HealthUnreachable("not running") from None
     except (OSError, ValueError):
+        raise HealthUnreachable("no answer") from None
+    if not isinstance(doc, dict):
+        raise HealthUnreachable("no answer")
+    return doc
+
+
+def query_health(path: Path | str, timeout: float = 2.0) -> dict[str, Any] | None:
+    """Ask a running daemon; None if nothing answers (not running, no permission, garbage)."""
+    try:
+        return ask_health(path, timeout)
+    except HealthUnreachable:
         return None
-    return doc if isinstance(doc, dict) else None
 
 
 def exit_code(doc: dict[str, Any] | None) -> int:

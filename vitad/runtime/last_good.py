@@ -17,15 +17,23 @@ import contextlib
 import logging
 import os
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
-from vitad.config.loader import ConfigError, config_source, load_config, resolve, validate_config
+from vitad.config.loader import (
+    MAX_CONFIG_BYTES,
+    ConfigError,
+    config_source,
+    load_config,
+    resolve,
+    validate_config,
+)
 from vitad.config.schema import Config
-from vitad.dialogue.intents import IntentsError
+from vitad.dialogue.intents import MAX_INTENTS_BYTES, IntentsError
 from vitad.dialogue.templates import TemplateError
-from vitad.fileio import write_atomic
-from vitad.pipeline.engines import build_dialogue
+from vitad.fileio import UnusableFile, read_regular_file, real_parent, write_atomic
 from vitad.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -36,10 +44,14 @@ INTENTS_NAME = "intents.toml"
 UNUSABLE = (ConfigError, IntentsError, TemplateError)
 
 
+T = TypeVar("T")
+
+
 @dataclass(frozen=True)
-class LoadedConfig:
+class LoadedConfig(Generic[T]):
     config: Config
     path: Path  # the live config file
+    prepared: T  # what ``prepare`` built from the config (the daemon: its engines)
     problems: list[str] = field(default_factory=list)  # non-empty: running on the copy
     copy: Path | None = None
 
@@ -71,7 +83,8 @@ def copy_dir(config: Config | None = None, live: Path | None = None) -> Path:
         if live is not None:
             with contextlib.suppress(OSError, UnicodeDecodeError, tomllib.TOMLDecodeError,
                                      AttributeError):
-                raw = tomllib.loads(live.read_bytes().decode("utf-8"))
+                raw = tomllib.loads(
+                    read_regular_file(live, MAX_CONFIG_BYTES, "TOML config file").decode("utf-8"))
                 configured = raw.get("runtime", {}).get("state_dir")
                 if isinstance(configured, str) and configured:
                     state = Path(configured)
@@ -80,7 +93,7 @@ def copy_dir(config: Config | None = None, live: Path | None = None) -> Path:
 
 def _write_if_changed(target: Path, data: bytes) -> None:
     with contextlib.suppress(OSError):
-        if target.read_bytes() == data:
+        if read_regular_file(target, len(data), "copy") == data:
             return  # unchanged: no SD-card write
     target.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(target, data, durable=True)
@@ -95,8 +108,10 @@ def save_last_good(config: Config, live: Path) -> Path | None:
     folder = copy_dir(config)
     try:
         intents = resolve(config, config.dialogue.intents)
-        _write_if_changed(folder / INTENTS_NAME, intents.read_bytes())
-        _write_if_changed(folder / CONFIG_NAME, live.read_bytes())
+        _write_if_changed(folder / INTENTS_NAME,
+                          read_regular_file(intents, MAX_INTENTS_BYTES, "intents file"))
+        _write_if_changed(folder / CONFIG_NAME,
+                          read_regular_file(live, MAX_CONFIG_BYTES, "TOML config file"))
     except OSError as exc:
         log.warning("config: cannot keep a last good copy in %s: %s", folder, exc.strerror or exc)
         return None
@@ -104,34 +119,46 @@ def save_last_good(config: Config, live: Path) -> Path | None:
 
 
 def _load_copy(folder: Path, live: Path) -> Config:
-    """The copied pair, validated exactly like a live config (and its dialogue built)."""
+    """The copied pair, validated exactly like a live config."""
     copy = folder / CONFIG_NAME
-    data = tomllib.loads(copy.read_bytes().decode("utf-8"))
+    data = tomllib.loads(read_regular_file(copy, MAX_CONFIG_BYTES, "TOML config file")
+                         .decode("utf-8"))
     if (folder / INTENTS_NAME).is_file():
         data.setdefault("dialogue", {})["intents"] = str(folder / INTENTS_NAME)
-    config = validate_config(data, f"{copy} (last good copy of {live})", live.resolve().parent)
-    build_dialogue(config)
-    return config
+    return validate_config(data, f"{copy} (last good copy of {live})", real_parent(live))
 
 
-def load_or_last_good(path: Path | None) -> LoadedConfig:
-    """The live config if it is usable (schema, files, intents, templates); else the copy.
+def no_preparation(config: Config) -> None:
+    """For callers that only want the validated config."""
 
-    Raises the live config's error when there is no usable copy.
+
+def load_or_last_good(path: Path | None,
+                      prepare: Callable[[Config], T] = no_preparation,  # type: ignore[assignment]
+                      ) -> LoadedConfig[T]:
+    """The live config if it is usable; else the last good copy.
+
+    Usable means validated *and* ``prepare(config)`` succeeded: the daemon passes a function
+    that builds the dialogue and loads every model the config names, raising one of
+    :data:`UNUSABLE` when the config cannot run (a garbage wake model is a config problem, not
+    a reason to stay dark). Raises the live config's error when there is no usable copy.
     """
     live = config_source(path)
     try:
         config = load_config(live)
-        build_dialogue(config)
-        return LoadedConfig(config, live)
+        return LoadedConfig(config, live, prepare(config))
     except UNUSABLE as live_error:
         folder = copy_dir(live=live)
         try:
             config = _load_copy(folder, live)
-        except FileNotFoundError:
+            prepared = prepare(config)
+        except UnusableFile as exc:
+            if not (folder / CONFIG_NAME).exists():
+                raise live_error from None
+            log.error("config: the last good copy in %s is unusable too: %s", folder, exc)
             raise live_error from None
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, *UNUSABLE) as exc:
             log.error("config: the last good copy in %s is unusable too: %s", folder,
                       str(exc).replace("\n", "; "))
             raise live_error from None
-        return LoadedConfig(config, live, problems_of(live_error), folder / CONFIG_NAME)
+        return LoadedConfig(config, live, prepared, problems_of(live_error),
+                            folder / CONFIG_NAME)

@@ -28,7 +28,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from vitad.runtime.health import EXIT_DOWN, exit_code, query_health
+from vitad.runtime.health import (
+    EXIT_DOWN,
+    EXIT_NO_PERMISSION,
+    HealthUnreachable,
+    ask_health,
+    exit_code,
+)
 from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
 EXIT_ERROR = 1
@@ -42,9 +48,10 @@ def add_parsers(subparsers: Any) -> None:
     """Add the health/reports/stats sub-commands to an ``add_subparsers()`` object."""
     p = subparsers.add_parser(
         "health",
-        help="ask the running daemon how it is (exit 0 ok, 1 degraded, 2 not running)",
+        help="ask the running daemon how it is (exit 0 ok, 1 degraded, 2 not running, "
+        "4 permission denied)",
         description="Print the daemon's health JSON. Exit 0 healthy, 1 degraded, "
-        "2 not running or unreachable.",
+        "2 not running or unreachable, 4 not allowed to ask (use sudo).",
     )
     _common(p)
     p.add_argument("--socket", type=Path, help="health socket (default: from config)")
@@ -99,13 +106,18 @@ def cmd_health(args: argparse.Namespace) -> int:
     except _CliError as exc:
         _fail("health", str(exc))
         return EXIT_DOWN
-    doc = query_health(path, timeout=args.timeout)
-    code = exit_code(doc)
-    if doc is None:
+    try:
+        doc = ask_health(path, timeout=args.timeout)
+    except HealthUnreachable as exc:
+        why = str(exc)
         if not args.quiet:
-            why = "no such socket" if not Path(path).exists() else "no answer"
-            _fail("health", f"{why} on {path}: vitad is not running (or no permission)")
-        return code
+            if why == "permission denied":
+                _fail("health", f"permission denied on {path}: run it with sudo (or as a "
+                      "member of the vitad group)")
+            else:
+                _fail("health", f"{why} on {path}: vitad is not running or not answering")
+        return EXIT_NO_PERMISSION if why == "permission denied" else EXIT_DOWN
+    code = exit_code(doc)
     if not args.quiet:
         print(json.dumps(doc, indent=2, sort_keys=True))
     return code
@@ -225,7 +237,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vitad")
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return int(args.handler(args))
+    try:
+        return int(args.handler(args))
+    except BrokenPipeError:
+        return reader_went_away()
+
+
+def reader_went_away() -> int:
+    """``vitad reports | head``: the reader closed the pipe. Not an error worth a traceback;
+    stdout is pointed at /dev/null so the interpreter's final flush cannot raise again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 0
 
 
 if __name__ == "__main__":

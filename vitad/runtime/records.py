@@ -45,6 +45,8 @@ DB_NAME = "vitad.db"
 BUSY_TIMEOUT_MS = 5000
 PRUNE_EVERY_S = 3600.0
 DISK_FULL_LOG_EVERY_S = 600.0
+CORRUPT_NOTICE_S = 24 * 3600.0  # health says "degraded" this long after a corrupt DB
+DB_FILE_MODE = 0o640  # reports hold customers' words: not world-readable, whatever the umask
 REOPEN_EVERY_S = 60.0  # a DB that could not be opened (full/read-only disk) is retried this often
 
 # Append-only. Entry N (0-based) upgrades user_version N -> N+1. Never edit a shipped entry.
@@ -110,6 +112,65 @@ def connect(
     )
     conn.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
     return conn
+
+
+def _create_private(path: Path) -> None:
+    """Create the DB file owner/group-only whatever the umask: it holds customers' words.
+
+    SQLite creates ``-wal`` and ``-shm`` with the main file's permissions, so they follow.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), DB_FILE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o777 != DB_FILE_MODE:
+            os.fchmod(fd, DB_FILE_MODE)
+    finally:
+        os.close(fd)
+
+
+def salvage_reports(corrupt: Path, conn: sqlite3.Connection) -> int:
+    """Copy every readable problem report (ids kept) from a corrupt DB into a fresh one.
+
+    Reports are the records the staff act on: a corrupt page elsewhere must not make them
+    vanish from ``vitad reports``, nor restart the ids an operator acknowledges by. Rows are
+    read one at a time so one bad page loses only what it holds. Returns how many were saved.
+    """
+    saved = 0
+    try:
+        old = sqlite3.connect(f"{corrupt.absolute().as_uri()}?mode=ro", uri=True)
+    except sqlite3.DatabaseError:
+        return 0
+    with closing(old):
+        try:
+            cursor = old.execute(
+                "SELECT id, time, machine_type, machine_number, text, acked_at, turn_id "
+                "FROM problem_reports ORDER BY id")
+        except sqlite3.DatabaseError:
+            try:  # schema v1 had no turn_id
+                cursor = old.execute(
+                    "SELECT id, time, machine_type, machine_number, text, acked_at, NULL "
+                    "FROM problem_reports ORDER BY id")
+            except sqlite3.DatabaseError:
+                return 0
+        conn.execute("BEGIN")
+        try:
+            while True:
+                try:
+                    row = cursor.fetchone()
+                except sqlite3.DatabaseError:
+                    break  # the rest sits on a bad page
+                if row is None:
+                    break
+                conn.execute(
+                    "INSERT OR IGNORE INTO problem_reports (id, time, machine_type, "
+                    "machine_number, text, acked_at, turn_id) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+                saved += 1
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError:
+            conn.execute("ROLLBACK")
+            return 0
+    if saved:
+        log.warning("records: recovered %d problem report(s) from %s", saved, corrupt)
+    return saved
 
 
 def migrate(conn: sqlite3.Connection, migrations: list[list[str]] = MIGRATIONS) -> int:
@@ -343,6 +404,8 @@ class RecordStore(RecordReader):
         self.write_errors = 0
         self.written = 0
         self.moved_aside: Path | None = None
+        self.moved_aside_at = 0.0
+        self.recovered_reports: int | None = None
         self.state = "ok"
         self.last_error: str | None = None
         self._open()
@@ -351,20 +414,23 @@ class RecordStore(RecordReader):
     def _open(self) -> None:
         """Open (and check, migrate) the DB; on any failure end up 'failed' — never raise."""
         try:
-            self.db_path.parent.mkdir(parents=True, exist_ok=True)
+            self.db_path.parent.mkdir(mode=0o750, parents=True, exist_ok=True)
         except OSError as exc:
             self._fail(f"cannot create state dir {self.db_path.parent}: {exc.strerror or exc}")
             return
         if self.db_path.exists() and not self._usable(self.db_path):
             self._move_aside()
         try:
+            _create_private(self.db_path)
             conn = connect(self.db_path)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA journal_size_limit=1048576")
             conn.execute("PRAGMA foreign_keys=ON")
             migrate(conn)
-        except sqlite3.DatabaseError as exc:
+            if self.moved_aside is not None and self.recovered_reports is None:
+                self.recovered_reports = salvage_reports(self.moved_aside, conn)
+        except (sqlite3.DatabaseError, OSError) as exc:
             if _is_disk_full(exc):
                 self.disk_full_errors += 1
                 self._fail(f"disk full while opening {self.db_path}")
@@ -373,6 +439,9 @@ class RecordStore(RecordReader):
             return
         self._conn = conn
         self.state = "ok"
+        if self.moved_aside is not None:
+            self.last_error = (f"database was corrupt: moved to {self.moved_aside.name}, "
+                               f"{self.recovered_reports or 0} problem report(s) recovered")
 
     @staticmethod
     def _usable(path: Path) -> bool:
@@ -400,6 +469,7 @@ class RecordStore(RecordReader):
             log.error("records: %s is corrupt and cannot be moved aside: %s", self.db_path, exc)
             return
         self.moved_aside = target
+        self.moved_aside_at = time.monotonic()
         log.error(
             "records: %s is not a valid SQLite database (corrupt?); moved it to %s and "
             "started a fresh one",
@@ -531,7 +601,14 @@ class RecordStore(RecordReader):
 
     # --- health -------------------------------------------------------------------------------
     def health(self) -> tuple[str, str | None]:
-        """("ok" | "degraded" | "failed", last_error) for the health document."""
+        """("ok" | "degraded" | "failed", last_error) for the health document.
+
+        A database found corrupt stays "degraded" for a day so an operator looking at
+        ``vitad health`` or STATUS sees that it happened (and how many reports were saved).
+        """
+        if (self.state == "ok" and self.moved_aside is not None
+                and time.monotonic() - self.moved_aside_at < CORRUPT_NOTICE_S):
+            return "degraded", self.last_error
         return self.state, self.last_error
 
     def counters(self) -> dict[str, int]:

@@ -8,6 +8,7 @@ cannot be written disables caching with one log line; synthesis still works.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vitad.fileio import write_atomic
+from vitad.fileio import UnusableFile, read_regular_file, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,17 @@ class AudioCache:
             return None
         path = self.directory / f"{key}.pcm"
         try:
-            data = path.read_bytes()
+            # Only a regular file is read: a FIFO planted here would block the speaker
+            # thread for ever (and survive every restart).
+            data = read_regular_file(path, max(self.max_bytes, 2), "cache entry")
             os.utime(path)
+        except UnusableFile:
+            if path.is_symlink() or (path.exists() and not path.is_file()):
+                log.warning("tts cache: %s is not a regular file; removed", path.name)
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            self.misses += 1
+            return None
         except OSError:
             self.misses += 1
             return None
