@@ -42,6 +42,8 @@ def make_dialogue(shipped_config: Config,
             settings.get("min_score", d.min_score),
             session_timeout_s=settings.get("session_timeout_s", d.session_timeout_s),
             max_sessions=int(settings.get("max_sessions", d.max_sessions)),
+            confirm_score=settings.get("confirm_score", d.confirm_score),
+            confirm_margin=settings.get("confirm_margin", d.confirm_margin),
         )
 
     return make

@@ -62,7 +62,11 @@ def test_the_cases_cover_every_intent() -> None:
 def test_questions_without_spaces(zh: Dialogue, question: str, intent: str) -> None:
     answer = zh.respond(question)
     assert answer.intent == intent
-    assert answer.text == zh.reply_for(intent) or answer.slots
+    if intent == "fallback":  # the first miss asks to repeat; the phone number comes next
+        assert answer.text == "抱歉，请您再说一遍好吗？"
+        assert zh.respond(question).text == zh.reply_for("fallback")
+    else:
+        assert answer.text == zh.reply_for(intent) or answer.slots
 
 
 def test_replies_are_chinese_templates_over_the_shop_facts(zh: Dialogue,

@@ -41,13 +41,13 @@ def test_rank_of_nothing_is_empty(en_intents: IntentsFile) -> None:
     assert matcher.rank("") == [] and matcher.rank(" ?! ") == []
 
 
-def test_keywords_add_a_capped_bonus() -> None:
+def test_keywords_add_a_capped_bonus_to_the_fuzzy_view() -> None:
     spec = IntentSpec(examples=["zzzz qqqq"], keywords=["soap", "towel", "bleach", "powder"],
                       reply="x")
     matcher = IntentMatcher(intents(supplies=spec))
 
     def score(text: str) -> float:
-        return next(m.score for m in matcher.rank(text) if m.intent == "supplies")
+        return next(m.score for m in matcher.fuzzy_rank(text) if m.intent == "supplies")
 
     base = score("kkkk")
     one = score("kkkk soap")

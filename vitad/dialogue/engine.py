@@ -1,23 +1,51 @@
-"""Turn a transcript into an answer: intent + slots + session → reply text."""
+"""Turn a transcript into an answer: intent + slots + session → reply text.
+
+A wrong answer (a wrong price, a problem report nobody made) is worse than a question, so
+the dialogue only answers when it is sure:
+
+* score ≥ ``confirm_score`` and clearly ahead of the runner-up → the answer;
+* ``min_score`` ≤ score, or two intents close → ``clarify``: "Do you mean the price of the
+  dryer?"; a "yes" next turn answers it with the slots heard the first time, "no" asks to
+  repeat, a new question is handled as usual;
+* below ``min_score`` (or a phrase recognisers invent on noise, "thanks for watching") →
+  ``fallback``: the first time "could you say that again?", the next time in a row the
+  fallback reply with the phone number.
+"""
 
 from __future__ import annotations
 
+import itertools
+import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapidfuzz import fuzz
+
 from vitad.config.schema import Machine, Shop
 from vitad.dialogue.intents import IntentsFile, IntentSpec
-from vitad.dialogue.matcher import IntentMatcher
-from vitad.dialogue.session import SessionStore
+from vitad.dialogue.matcher import IntentMatcher, Match
+from vitad.dialogue.session import Session, SessionStore
 from vitad.dialogue.slots import SlotExtractor, Slots
 from vitad.dialogue.templates import TemplateError, render, spoken_list
 from vitad.dialogue.text import normalize
+
+log = logging.getLogger(__name__)
 
 # A slot-only follow-up ("and the dryer?") scores this when it continues the last intent.
 FOLLOW_UP_SCORE = 70.0
 FOLLOW_UP_MAX_TOKENS = 5
 # With tokenize = "chars" a token is one character; "还有烘干机呢" ("and the dryer?") is 6.
 FOLLOW_UP_MAX_CHARS = 10
+# Defaults of [dialogue] confirm_score / confirm_margin (see config/vitad.toml).
+CONFIRM_SCORE = 70.0
+CONFIRM_MARGIN = 15.0
+# "yes the dryer" is a yes; "yes how much are the washers and when do you close" is a question.
+ANSWER_MAX_EXTRA_TOKENS = 4
+HALLUCINATION_SIMILARITY = 90.0
+HALLUCINATION_MAX_EXTRA_TOKENS = 2
+CLARIFY = "clarify"
+FALLBACK = "fallback"
 
 
 @dataclass(frozen=True)
@@ -35,14 +63,24 @@ class Answer:
 
 class Dialogue:
     def __init__(self, intents: IntentsFile, shop: Shop, min_score: float,
-                 session_timeout_s: float = 90.0, max_sessions: int = 16) -> None:
+                 session_timeout_s: float = 90.0, max_sessions: int = 16,
+                 confirm_score: float = CONFIRM_SCORE,
+                 confirm_margin: float = CONFIRM_MARGIN) -> None:
         self.intents = intents
         self.shop = shop
         self.min_score = min_score
-        self._matcher = IntentMatcher(intents)
+        self.confirm_score = max(confirm_score, min_score)
+        self.confirm_margin = confirm_margin
         self._slots = SlotExtractor(intents, shop)
+        self._matcher = IntentMatcher(intents, mask=self._slots.mask)
         self.sessions = SessionStore(session_timeout_s, max_sessions)
         self._base_vars = self._shop_variables()
+        tok = intents.tokenize
+        self._hallucinations = [normalize(h, tok) for h in intents.hallucinations]
+        self._yes = sorted({normalize(w, tok) for w in intents.yes_words} - {""}, key=len,
+                           reverse=True)
+        self._no = sorted({normalize(w, tok) for w in intents.no_words} - {""}, key=len,
+                          reverse=True)
         self.check_templates()
 
     def reply_for(self, intent: str) -> str:
@@ -61,34 +99,122 @@ class Dialogue:
         for kind_words in self.intents.kinds.values():
             words += kind_words
         words += list(self.intents.numbers)
+        words += self.intents.yes_words + self.intents.no_words
         for m in self.shop.machines:
             words += [m.name, *m.aliases]
-        return sorted({normalize(w, self.intents.tokenize) for w in words if w})
+        return sorted({normalize(w, self.intents.tokenize) for w in words if w} - {""})
+
+    # -- one turn ----------------------------------------------------------------------
 
     def respond(self, text: str, session_key: str = "kiosk", now: float = 0.0) -> Answer:
         session = self.sessions.get(session_key, now)
+        session.updated = now
+        query = normalize(text, self.intents.tokenize)
+        if not query or self._is_hallucination(query):
+            session.pending_intent = None
+            return self._not_understood(session, 0.0)
+        if session.pending_intent is not None:
+            answer = self._answer_to_confirmation(session, query)
+            if answer is not None:
+                return answer
+        return self._handle(session, text)
+
+    def _handle(self, session: Session, text: str) -> Answer:
         slots = self._slots.extract(text)
         ranked = self._matcher.rank(text)
-        intent, score, follow_up = "fallback", ranked[0].score if ranked else 0.0, False
-        if ranked and ranked[0].score >= self.min_score:
-            intent = ranked[0].intent
-        if (
+        best = ranked[0] if ranked else Match(FALLBACK, 0.0)
+        if self._is_follow_up(session, text, slots, best):
+            assert session.last_intent is not None
+            return self._answer(session, session.last_intent, FOLLOW_UP_SCORE, slots,
+                                follow_up=True)
+        if self._sure(ranked):
+            return self._answer(session, best.intent, best.score, slots)
+        if best.score >= self.min_score:
+            return self._clarify(session, best, slots)
+        return self._not_understood(session, best.score)
+
+    def _sure(self, ranked: list[Match]) -> bool:
+        """Confident enough to answer without asking: high, and clearly ahead."""
+        if not ranked:
+            return False
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        return (ranked[0].score >= self.confirm_score
+                and ranked[0].score - runner_up >= self.confirm_margin)
+
+    def _is_follow_up(self, session: Session, text: str, slots: Slots, best: Match) -> bool:
+        return bool(
             session.last_intent
             and self.intents.intents[session.last_intent].follow_up
             and not slots.empty
             and self._short_enough_for_follow_up(text)
-            and (intent == "fallback" or score < FOLLOW_UP_SCORE
+            and (best.score < self.min_score or best.score < FOLLOW_UP_SCORE
                  or (self._sounds_like_follow_up(text)
                      # "and the washer is broken" says more than a machine: a new question.
-                     and not self._matcher.keyword_hits(text, intent)))
-        ):
-            intent, score, follow_up = session.last_intent, FOLLOW_UP_SCORE, True
+                     and not self._matcher.keyword_hits(text, best.intent)))
+        )
+
+    def _answer(self, session: Session, intent: str, score: float, slots: Slots,
+                follow_up: bool = False) -> Answer:
+        session.last_intent = intent
+        session.last_slots = slots.as_dict()
+        session.pending_intent = None
+        session.failures = 0
         reply = self._reply(self.intents.intents[intent], slots)
-        if intent != "fallback":
-            session.last_intent = intent
-            session.last_slots = slots.as_dict()
-        session.updated = now
         return Answer(intent, round(score, 1), reply, slots.as_dict(), follow_up)
+
+    def _clarify(self, session: Session, best: Match, slots: Slots) -> Answer:
+        session.pending_intent = best.intent
+        session.pending_slots = slots
+        text = self._render_safely(self._confirm_template(best.intent, slots)[1],
+                                   self._variables(slots), f"{best.intent}.confirm")
+        return Answer(CLARIFY, round(best.score, 1), text,
+                      {**slots.as_dict(), "candidate": best.intent})
+
+    def _not_understood(self, session: Session, score: float, repeat: bool = False) -> Answer:
+        """First miss in a row: "say that again"; after that, the fallback (phone number)."""
+        session.failures += 1
+        if session.failures == 1 or repeat:
+            text = self._render_safely(self.intents.repeat, self._base_vars, "repeat")
+        else:
+            text = self._reply(self.intents.intents[FALLBACK], Slots())
+        return Answer(FALLBACK, round(score, 1), text, {})
+
+    def _answer_to_confirmation(self, session: Session, query: str) -> Answer | None:
+        """A yes/no to "Do you mean …?"; None when the turn is a new question."""
+        intent, pending = session.pending_intent, session.pending_slots
+        session.pending_intent = None
+        assert intent is not None
+        for words, agreed in ((self._yes, True), (self._no, False)):
+            rest = _after_leading_phrase(query, words)
+            if rest is None:
+                continue
+            extra = self._slots.extract(rest) if rest else Slots()
+            if rest:
+                ranked = self._matcher.rank(rest)
+                top = ranked[0] if ranked else Match(FALLBACK, 0.0)
+                if (top.intent != intent and self._sure(ranked)) or (
+                    len(rest.split()) > ANSWER_MAX_EXTRA_TOKENS and top.score >= self.min_score
+                ):
+                    return None  # "no, I want to report a broken dryer": a new question
+            if agreed or not extra.empty:
+                # "yes" / "no, the dryer": the guessed intent, with whatever machine was named.
+                slots = extra if not extra.empty else (pending or Slots())
+                return self._answer(session, intent, self.confirm_score, slots)
+            session.failures = 0
+            return self._not_understood(session, 0.0, repeat=True)
+        return None
+
+    def _is_hallucination(self, query: str) -> bool:
+        for phrase in self._hallucinations:
+            if not phrase:
+                continue
+            if fuzz.ratio(query, phrase) >= HALLUCINATION_SIMILARITY:
+                return True
+            if re.search(rf"(?<!\S){re.escape(phrase)}(?!\S)", query) and (
+                len(query.split()) - len(phrase.split()) <= HALLUCINATION_MAX_EXTRA_TOKENS
+            ):
+                return True
+        return False
 
     def _short_enough_for_follow_up(self, text: str) -> bool:
         tokens = len(normalize(text, self.intents.tokenize).split())
@@ -119,53 +245,140 @@ class Dialogue:
     def _prices(self, machines: list[Machine]) -> str:
         return self._list([render(self.intents.price_item, m.model_dump()) for m in machines])
 
-    def _variables(self, slots: Slots) -> dict[str, Any]:
+    def _variables(self, slots: Slots, machines: list[Machine] | None = None) -> dict[str, Any]:
+        machines = self.shop.machines if machines is None else machines
         variables = dict(self._base_vars)
         kind = slots.kind or ""
         variables["kind"] = kind
         variables["number"] = "" if slots.number is None else str(slots.number)
-        variables["kind_prices"] = self._prices([m for m in self.shop.machines if m.kind == kind])
-        machine = slots.machine
-        if machine is None and slots.number is not None:
-            machine = next((m for m in self.shop.machines
-                            if m.kind == kind and slots.number in m.numbers), None)
-        if machine is None and kind:
-            same_kind = [m for m in self.shop.machines if m.kind == kind]
-            machine = same_kind[0] if len(same_kind) == 1 else None
-        variables["machine"] = machine.model_dump() if machine else {}
+        variables["kind_prices"] = self._prices([m for m in machines if m.kind == kind])
+        variables["machine"] = self._machine_for(slots, machines)
         return variables
 
-    def _reply(self, spec: IntentSpec, slots: Slots) -> str:
-        variables = self._variables(slots)
-        template = spec.reply
+    @staticmethod
+    def _machine_for(slots: Slots, machines: list[Machine]) -> dict[str, Any]:
+        machine = slots.machine
+        if machine is None and slots.number is not None:
+            machine = next((m for m in machines
+                            if m.kind == slots.kind and slots.number in m.numbers), None)
+        if machine is None and slots.kind:
+            same_kind = [m for m in machines if m.kind == slots.kind]
+            machine = same_kind[0] if len(same_kind) == 1 else None
+        return machine.model_dump() if machine else {}
+
+    def _reply_template(self, spec: IntentSpec, slots: Slots,
+                        variables: dict[str, Any], machines: list[Machine]) -> tuple[str, str]:
+        """(field name, template) of the reply variant these slots select."""
+        chosen = "reply"
         if slots.kind and spec.reply_kind:
-            template = spec.reply_kind
+            chosen = "reply_kind"
+        one_of_kind = sum(1 for m in machines if m.kind == slots.kind) == 1
         if variables["machine"] and spec.reply_machine and (slots.machine or not spec.reply_kind
-                                                            or _one_of_kind(self.shop, slots)):
-            template = spec.reply_machine
+                                                            or one_of_kind):
+            chosen = "reply_machine"
         if slots.kind and slots.number is not None and spec.reply_number and (
             variables["machine"] or "{machine." not in spec.reply_number
         ):
-            template = spec.reply_number
-        return render(template, variables)
+            chosen = "reply_number"
+        return chosen, getattr(spec, chosen)
+
+    def _confirm_template(self, intent: str, slots: Slots) -> tuple[str, str]:
+        spec = self.intents.intents[intent]
+        if slots.kind and spec.confirm_kind:
+            return "confirm_kind", spec.confirm_kind
+        if spec.confirm:
+            return "confirm", spec.confirm
+        topic = spec.topic or intent.replace("_", " ")
+        return "topic", self.intents.confirm.replace("{topic}", topic.replace("{", "{{")
+                                                     .replace("}", "}}"))
+
+    def _reply(self, spec: IntentSpec, slots: Slots) -> str:
+        variables = self._variables(slots)
+        field_name, template = self._reply_template(spec, slots, variables, self.shop.machines)
+        return self._render_safely(template, variables, field_name, spec.reply)
+
+    def _render_safely(self, template: str, variables: dict[str, Any], where: str,
+                       plain: str | None = None) -> str:
+        """check_templates makes a failure here unreachable; if one slips through, a live
+        turn still gets a sentence (the plain reply, or the "say that again" line)."""
+        try:
+            return render(template, variables)
+        except TemplateError as exc:
+            log.error("template %s failed at reply time: %s", where, exc)
+        for fallback in (plain, self.intents.repeat):
+            if fallback:
+                try:
+                    return render(fallback, self._base_vars)
+                except TemplateError:
+                    continue
+        return ""
 
     def check_templates(self) -> None:
-        """Render every reply variant once so a typo fails at load, not mid-conversation."""
-        sample_machine = self.shop.machines[0] if self.shop.machines else None
-        slots = Slots(kind=sample_machine.kind if sample_machine else "washer",
-                      machine=sample_machine, number=1)
-        variables = self._variables(slots)
-        if not variables["machine"]:
-            variables["machine"] = {"name": "machine", "price": "", "cycle_minutes": 0}
+        """Render every template with every combination of slots a turn can meet.
+
+        Each machine of the shop (and a sample machine of each kind the shop lacks, so the
+        file is also right for next month's floor), each kind with and without a machine,
+        no machine, with and without a number: every reply variant the selection logic can
+        reach with them (exactly what a live turn would render), and every confirmation.
+        All problems are raised at once, one line each.
+        """
+        problems: dict[str, str] = {}
+        machines = list(self.shop.machines)
+        kinds = sorted(set(self.intents.kinds) | {m.kind for m in machines} | {"washer"})
+        for kind in kinds:
+            if not any(m.kind == kind for m in machines):
+                machines.append(Machine(id=f"sample_{kind}", kind=kind, name=kind,
+                                        price="1 dollar", cycle_minutes=10, numbers=[1]))
+        numbers = sorted({n for m in machines for n in m.numbers[:1]} | {99})
+        combos: list[Slots] = [Slots(), *(Slots(number=n) for n in numbers)]
+        for kind in kinds:
+            for number in (None, *numbers):
+                combos.append(Slots(kind=kind, number=number))
+                combos += [Slots(kind=kind, machine=m, number=number)
+                           for m in machines if m.kind == kind]
+        try:
+            self._prices(machines)
+        except TemplateError as exc:
+            problems["price_item"] = f"intents.price_item: {exc}"
         for name, spec in self.intents.intents.items():
-            for field_name in ("reply", "reply_kind", "reply_machine", "reply_number"):
-                template = getattr(spec, field_name)
-                if template:
-                    try:
-                        render(template, variables)
-                    except TemplateError as exc:
-                        raise TemplateError(f"intents.{name}.{field_name}: {exc}") from None
+            for slots in combos:
+                variables = self._variables(slots, machines)
+                field_name, template = self._reply_template(spec, slots, variables, machines)
+                self._check(problems, name, field_name, template, variables)
+                if name != FALLBACK:
+                    field_name, template = self._confirm_template(name, slots)
+                    self._check(problems, name, field_name, template, variables)
+        for field_name, template in (("repeat", self.intents.repeat),):
+            try:
+                render(template, self._base_vars)
+            except TemplateError as exc:
+                problems[field_name] = f"intents.{field_name}: {exc}"
+        if problems:
+            raise TemplateError("\n".join(problems.values()))
+
+    @staticmethod
+    def _check(problems: dict[str, str], intent: str, field_name: str, template: str,
+               variables: dict[str, Any]) -> None:
+        key = f"{intent}.{field_name}"
+        if not template or key in problems:
+            return
+        try:
+            render(template, variables)
+        except TemplateError as exc:
+            problems[key] = f"intents.{key}: {exc}"
 
 
-def _one_of_kind(shop: Shop, slots: Slots) -> bool:
-    return sum(1 for m in shop.machines if m.kind == slots.kind) == 1
+def _after_leading_phrase(query: str, phrases: list[str]) -> str | None:
+    """The rest of ``query`` after one of ``phrases`` said first ("yes the dryer" → "the
+    dryer"), else None. Several in a row count once ("yeah yes")."""
+    rest: str | None = None
+    current = query
+    for _ in itertools.repeat(None, 3):
+        for phrase in phrases:
+            if current == phrase or current.startswith(phrase + " "):
+                current = current[len(phrase):].strip()
+                rest = current
+                break
+        else:
+            break
+    return rest

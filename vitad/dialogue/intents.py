@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vitad.fileio import UnusableFile, read_regular_file
+
 REQUIRED_INTENTS = (
     "hours", "prices", "payment", "how_to_use", "supplies", "report_problem",
     "lost_and_found", "contact", "greeting", "thanks", "goodbye", "fallback",
@@ -28,6 +30,11 @@ class IntentSpec(BaseModel):
     reply_kind: str = ""
     reply_machine: str = ""
     reply_number: str = ""
+    # Asked when the dialogue is unsure: "Do you mean the price of the {kind}?" (templates
+    # over the same variables). Empty: the file's ``confirm`` with this intent's ``topic``.
+    confirm: str = ""
+    confirm_kind: str = ""
+    topic: str = ""
 
 
 class IntentsFile(BaseModel):
@@ -41,6 +48,23 @@ class IntentsFile(BaseModel):
     follow_up_words: list[str] = Field(default_factory=list)
     kinds: dict[str, list[str]] = Field(default_factory=dict)
     numbers: dict[str, int] = Field(default_factory=dict)
+    # What a recogniser writes for a kind word ("briar" for dryer); used for slots only,
+    # never sent to the recogniser as vocabulary.
+    heard_as: dict[str, list[str]] = Field(default_factory=dict)
+    # Homophones of numbers ("for" = 4), counted only right after a machine word.
+    number_sounds: dict[str, int] = Field(default_factory=dict)
+    # Phrases a recogniser invents on noise ("thanks for watching"): never answered.
+    hallucinations: list[str] = Field(default_factory=list)
+    # Weight of the learned classifier against fuzzy matching (0..1); a file with few
+    # examples should trust it less.
+    learned_weight: float = Field(0.5, ge=0, le=1)
+    # Answers to "Do you mean …?".
+    yes_words: list[str] = Field(default_factory=list)
+    no_words: list[str] = Field(default_factory=list)
+    confirm: str = "Do you mean {topic}?"
+    # Said instead of the fallback the first time a question is not understood (and after
+    # "no" to a confirmation); the second time in a row the fallback (phone number) follows.
+    repeat: str = "Sorry, could you say that again?"
     intents: dict[str, IntentSpec]
 
     @model_validator(mode="after")
@@ -55,11 +79,15 @@ class IntentsError(Exception):
     pass
 
 
+MAX_INTENTS_BYTES = 2 * 1024 * 1024  # a real intents file is ~10 KB
+
+
 def load_intents(path: Path) -> IntentsFile:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise IntentsError(f"{path}: intents file not found") from None
+        data = tomllib.loads(read_regular_file(path, MAX_INTENTS_BYTES, "intents file")
+                             .decode("utf-8"))
+    except UnusableFile as exc:
+        raise IntentsError(str(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise IntentsError(f"{path}: invalid TOML: {exc}") from None
     try:

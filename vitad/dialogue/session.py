@@ -12,6 +12,13 @@ class Session:
     last_intent: str | None = None
     last_slots: dict[str, Any] = field(default_factory=dict)
     updated: float = 0.0
+    # "Do you mean …?" asked last turn: the guessed intent and the slots heard with it
+    # (a slots.Slots; typed loosely so the session knows nothing of slot extraction).
+    pending_intent: str | None = None
+    pending_slots: Any = None
+    # Questions not understood in a row: the first gets "say that again", later ones the
+    # phone number.
+    failures: int = 0
 
 
 class SessionStore:

@@ -2,7 +2,10 @@
 
 Only dotted lookups into plain data are allowed ({shop.hours.close}); attribute access to
 Python objects and format conversions are refused, so a config file cannot reach into the
-daemon. A missing variable renders as empty text and is logged, never crashes a turn.
+daemon. An unknown variable raises TemplateError: Dialogue.check_templates renders every
+template with every combination of slots a turn can meet when the intents file is loaded
+(so check-config and a reload refuse it), and should one still fail during a turn the
+dialogue logs it and says the intent's plain reply instead — a turn never crashes.
 """
 
 from __future__ import annotations

@@ -1,0 +1,161 @@
+"""Generalisation, sound-alike slots, hallucinations and "Do you mean …?" confirmations.
+
+The sentences here are written for these tests; none is in bench/corpus/paraphrases.toml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from vitad.config.schema import Config
+from vitad.dialogue.engine import Dialogue
+from vitad.dialogue.intents import IntentsFile
+from vitad.dialogue.slots import SlotExtractor
+from vitad.dialogue.templates import TemplateError
+
+MakeDialogue = Callable[..., Dialogue]
+REPEAT = "Sorry, could you say that again?"
+
+
+@pytest.mark.parametrize(("question", "intent"), [
+    ("is the big dryer expensive", "prices"),  # no example says "expensive" + a machine
+    ("how pricey is a tumble dry", "prices"),
+    ("is the washer dear", "prices"),
+    ("do i need my own soap", "supplies"),
+    ("the briar is not heating", "report_problem"),
+])
+def test_phrasings_nobody_wrote_down(dialogue: Dialogue, question: str, intent: str) -> None:
+    assert dialogue.respond(question).intent == intent
+
+
+def test_a_goodbye_is_not_answered_with_something_else(dialogue: Dialogue) -> None:
+    answer = dialogue.respond("ok that's it, cheers")  # goodbye, close to thanks
+    assert answer.intent == "goodbye" or answer.slots.get("candidate") == "goodbye"
+
+
+@pytest.fixture
+def extract(en_intents: IntentsFile, shipped_config: Config):  # type: ignore[no-untyped-def]
+    return SlotExtractor(en_intents, shipped_config.shop).extract
+
+
+@pytest.mark.parametrize(("text", "kind", "number"), [
+    ("dryer for is broken", "dryer", 4),
+    ("washer to won't start", "washer", 2),
+    ("the washer ate is stuck", "washer", 8),
+    ("dryer ate", "dryer", 8),
+    ("washed her 3 is broken", "washer", 3),
+    ("the prior is cold", "dryer", None),
+    ("dry er number 7", "dryer", 7),
+    ("the big washers", "washer", None),
+])
+def test_sound_alike_kinds_and_numbers(extract, text: str, kind: str,  # type: ignore[no-untyped-def]
+                                       number: int | None) -> None:
+    slots = extract(text)
+    assert (slots.kind, slots.number) == (kind, number)
+
+
+@pytest.mark.parametrize("text", [
+    "the washer ate my money", "how much is the dryer for a load", "the washer to wash my jeans",
+])
+def test_homophones_before_an_object_are_not_numbers(extract, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert extract(text).number is None
+
+
+def test_the_kind_follows_from_a_number_only_one_kind_has(extract) -> None:  # type: ignore[no-untyped-def]
+    assert extract("number 10 is broken").as_dict() == {"machine_type": "dryer",
+                                                         "machine_number": 10}
+    # washers and dryers both have a number 5: no guess
+    assert extract("number 5 is broken").as_dict() == {"machine_number": 5}
+
+
+@pytest.mark.parametrize("heard", [
+    "thanks for watching", "Thank you for watching!", "please subscribe",
+    "thanks for watching bye", "subtitles by the amara org community",
+])
+def test_asr_hallucinations_are_never_answered(dialogue: Dialogue, heard: str) -> None:
+    answer = dialogue.respond(heard)
+    assert answer.intent == "fallback" and answer.text == REPEAT
+
+
+def test_a_real_thank_you_is_still_thanks(dialogue: Dialogue) -> None:
+    assert dialogue.respond("thank you so much").intent == "thanks"
+
+
+UNSURE = "tell me about the big washer"
+
+
+def test_an_unsure_question_asks_first_and_yes_answers_it_with_the_slots(
+        dialogue: Dialogue) -> None:
+    ask = dialogue.respond(UNSURE, now=0.0)
+    assert ask.intent == "clarify"
+    assert ask.slots["candidate"] == "prices" and ask.slots["machine"] == "washer_large"
+    assert ask.text == "Do you mean the price of the washer?"
+    yes = dialogue.respond("yeah", now=3.0)
+    assert yes.intent == "prices" and yes.slots["machine"] == "washer_large"
+    assert yes.text == "The big washer is 7 dollars 50 for about 40 minutes."
+    # answered: a follow-up continues it, another "yes" is not a confirmation any more
+    assert dialogue.respond("and the dryer?", now=5.0).intent == "prices"
+
+
+def test_no_asks_to_repeat_and_a_new_question_is_handled_normally(dialogue: Dialogue) -> None:
+    assert dialogue.respond(UNSURE, now=0.0).intent == "clarify"
+    no = dialogue.respond("no", now=2.0)
+    assert no.intent == "fallback" and no.text == REPEAT
+    assert dialogue.respond(UNSURE, now=4.0).intent == "clarify"
+    new = dialogue.respond("what time do you close", now=6.0)
+    assert new.intent == "hours"
+
+
+def test_no_with_another_machine_answers_for_that_machine(dialogue: Dialogue) -> None:
+    dialogue.respond(UNSURE, now=0.0)
+    answer = dialogue.respond("no the dryer", now=2.0)
+    assert answer.intent == "prices" and "1 dollar 50" in answer.text
+
+
+def test_a_generic_confirmation_uses_the_topic(make_dialogue: MakeDialogue) -> None:
+    always_ask = make_dialogue(confirm_margin=100.0)
+    ask = always_ask.respond("what time do you close")
+    assert ask.intent == "clarify" and ask.text == "Do you mean our opening hours?"
+    assert always_ask.respond("yes").intent == "hours"
+
+
+def test_repeat_once_then_the_phone_number(dialogue: Dialogue,
+                                           shipped_config: Config) -> None:
+    first = dialogue.respond("purple monkey dishwasher", now=0.0)
+    assert first.intent == "fallback" and first.text == REPEAT
+    second = dialogue.respond("purple monkey dishwasher", now=2.0)
+    assert second.intent == "fallback" and shipped_config.shop.phone_spoken in second.text
+    # an answer in between starts the count again
+    dialogue.respond("what time do you close", now=4.0)
+    assert dialogue.respond("purple monkey dishwasher", now=6.0).text == REPEAT
+
+
+def test_thresholds_come_from_the_settings(make_dialogue: MakeDialogue) -> None:
+    eager = make_dialogue(min_score=0.0, confirm_score=0.0, confirm_margin=0.0)
+    assert eager.respond(UNSURE).intent == "prices"
+    careful = make_dialogue(confirm_margin=100.0)
+    assert careful.respond("is the big dryer expensive").intent == "clarify"
+
+
+def _with(intents: IntentsFile, **fields: tuple[str, str]) -> IntentsFile:
+    data = intents.model_dump()
+    for key, (intent, template) in fields.items():
+        data["intents"][intent][key] = template
+    return IntentsFile.model_validate(data)
+
+
+def test_a_template_that_only_fails_for_some_slots_fails_at_load(
+        make_dialogue: MakeDialogue, en_intents: IntentsFile) -> None:
+    # Fine for "the dryer" (one machine of its kind) but not for "the washers" (two).
+    bad = _with(en_intents, reply_kind=("prices", "The {machine.name} is popular."),
+                confirm=("hours", "Do you mean {shop.hours.opening}?"),
+                reply=("supplies", "{kind_prices} {number.x}"))
+    with pytest.raises(TemplateError) as err:
+        make_dialogue(intents=bad)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3  # every problem at once, one line each
+    assert any(line.startswith("intents.prices.reply_kind: ") for line in lines)
+    assert any(line.startswith("intents.hours.confirm: ") for line in lines)
+    assert any(line.startswith("intents.supplies.reply: ") for line in lines)
