@@ -58,9 +58,10 @@ def test_check_config_reports_every_problem(tmp_path: Path) -> None:
     proc = vitad("check-config", str(bad))
     assert_clean_failure(proc, "wake.threshold", "wake.treshold", "did you mean 'threshold'",
                          "listen.hangover_s", "shop.machines[0].id",
-                         "shop.machines[0].cycle_minutes")
+                         "shop.machines[0].cycle_minutes",
+                         "dialogue.intents: file not found")  # not hidden by schema errors
     assert proc.returncode == 1
-    assert "5 problem(s)" in proc.stderr
+    assert "6 problem(s)" in proc.stderr
 
 
 def test_check_config_accepts_the_shipped_file() -> None:

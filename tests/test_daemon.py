@@ -100,6 +100,13 @@ def test_wav_in_null_out_answers_and_talks_to_systemd(tmp_path: Path, notify, sp
         statuses = set(notify.lines("STATUS="))
         assert len(statuses) >= 2, statuses
         assert any("chats today" in s for s in statuses)
+        rows, deadline = 0, time.monotonic() + 20  # the DB writer commits asynchronously
+        while rows == 0 and time.monotonic() < deadline:
+            notify.pump(0.5)
+            with sqlite3.connect(tmp_path / "state" / "vitad.db") as db:
+                rows = db.execute("SELECT COUNT(*) FROM interactions").fetchone()[0]
+        health = json.loads(_query(tmp_path / "health.sock"))
+        assert health["turns_today"] == rows >= 1  # each turn counted once, as in the DB
     finally:
         code = stop(proc)
     notify.pump(1)

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from vitad import events as ev
 from vitad.asr.fetch import (
     DEFAULT_MODELS_DIR,
     VOSK_EN,
@@ -64,7 +65,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     result = simulate_files(config, Path(args.input), Path(args.output) if args.output else None,
                             Path(args.events) if args.events else None,
                             cache_dir=Path(args.cache_dir) if args.cache_dir else None)
-    turns = [e for e in result.events if e.type == "turn_end"]
+    turns = result.of_type(ev.EventType.TURN_END)
     print(f"{len(result.of_type('wake'))} wake(s), {len(turns)} turn(s) in "
           f"{result.input_s:.1f} s of audio", file=sys.stderr)
     return 0
@@ -127,19 +128,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.output_dir)
     result = run_demo(config, out)
     for event in result.events:
-        if event.type == "degraded":
-            print(f"[degraded] {event.component}: {event.mode} ({event.detail})")  # type: ignore[attr-defined]
-        elif event.type == "wake":
-            print(f"\n{event.t:6.2f}s  wake word {event.model} ({event.score:.2f})")  # type: ignore[attr-defined]
-        elif event.type == "transcript" and event.final:  # type: ignore[attr-defined]
-            print(f"{event.t:6.2f}s  customer: {event.text!r}")  # type: ignore[attr-defined]
-        elif event.type == "intent":
-            slots = event.slots or ""  # type: ignore[attr-defined]
-            print(f"{event.t:6.2f}s  intent:   {event.name} ({event.score:.0f}) {slots}")  # type: ignore[attr-defined]
-        elif event.type == "reply":
-            print(f"{event.t:6.2f}s  vitad:    {event.text}")  # type: ignore[attr-defined]
-        elif event.type == "turn_end" and event.latency_s is not None:  # type: ignore[attr-defined]
-            print(f"{event.t:6.2f}s  end of speech -> first audio: {event.latency_s:.2f} s")  # type: ignore[attr-defined]
+        match event:
+            case ev.Degraded():
+                print(f"[degraded] {event.component}: {event.mode} ({event.detail})")
+            case ev.Wake():
+                print(f"\n{event.t:6.2f}s  wake word {event.model} ({event.score:.2f})")
+            case ev.Transcript(final=True):
+                print(f"{event.t:6.2f}s  customer: {event.text!r}")
+            case ev.Intent():
+                print(f"{event.t:6.2f}s  intent:   {event.name} ({event.score:.0f}) "
+                      f"{event.slots or ''}")
+            case ev.Reply():
+                print(f"{event.t:6.2f}s  vitad:    {event.text}")
+            case ev.TurnEnd(latency_s=float(latency)):
+                print(f"{event.t:6.2f}s  end of speech -> first audio: {latency:.2f} s")
     print(f"\nconversation: {out / 'conversation.wav'}\nreplies:      {out / 'replies.wav'}"
           f"\nevents:       {out / 'events.jsonl'}")
     return 0

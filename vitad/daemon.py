@@ -28,6 +28,7 @@ from typing import Any
 
 from vitad import events as ev
 from vitad.audio.endpoints import make_sink, make_source
+from vitad.bounded import Backoff, put_drop_oldest
 from vitad.config.loader import config_source, load_config
 from vitad.config.schema import Config
 from vitad.pipeline.engines import Engines, prepare_engines
@@ -37,7 +38,6 @@ from vitad.pipeline.turns import TurnHandler
 from vitad.pipeline.wake import Detection
 from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel, HealthServer
-from vitad.runtime.memory import limit_malloc_arenas
 from vitad.runtime.last_good import (
     UNUSABLE,
     LoadedConfig,
@@ -45,6 +45,7 @@ from vitad.runtime.last_good import (
     problems_of,
     save_last_good,
 )
+from vitad.runtime.memory import limit_malloc_arenas
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
 
 log = logging.getLogger("vitad.daemon")
@@ -244,7 +245,7 @@ class Daemon:
 
     def _listen(self) -> None:
         runtime = self.config.runtime
-        backoff = runtime.device_retry_initial_s
+        backoff = Backoff(runtime.device_retry_initial_s, runtime.device_retry_max_s)
         attempts = 0
         seen_but_failing = 0
         last_audio = time.monotonic()
@@ -256,7 +257,8 @@ class Daemon:
                 attempts += 1
                 log_it = attempts == 1 or attempts % runtime.device_retry_log_every == 0
                 if self._open_mic(log_it):
-                    backoff, attempts, seen_but_failing = runtime.device_retry_initial_s, 0, 0
+                    backoff.succeeded()
+                    attempts, seen_but_failing = 0, 0
                     last_audio = time.monotonic()
                 else:
                     if kernel_sees_sound_device(self.config.audio.input):
@@ -268,8 +270,7 @@ class Daemon:
                             self.exit_code = EXIT_DEVICE
                             self._stop.set()
                             return
-                    self._sleep_beating("listener", backoff)
-                    backoff = min(backoff * 2, runtime.device_retry_max_s)
+                    self._sleep_beating("listener", backoff.failed())
                 continue
             try:
                 chunk = self.source.queue.get(timeout=0.5)
@@ -346,15 +347,7 @@ class Daemon:
     # -- main loop -----------------------------------------------------------------------
 
     def _enqueue(self, event: ev.Event) -> None:
-        try:
-            self._events.put_nowait(event)
-        except queue.Full:  # drop the oldest, count it
-            try:
-                self._events.get_nowait()
-                self.events_dropped += 1
-            except queue.Empty:
-                pass
-            self._events.put_nowait(event)
+        self.events_dropped += put_drop_oldest(self._events, event)
 
     def run_forever(self) -> None:
         tick_every = min(self.supervisor.interval(default=5.0), 5.0)
@@ -393,10 +386,14 @@ class Daemon:
             self._dispatch(event)
 
     def _dispatch(self, event: ev.Event) -> None:
-        if event.type != "mouth":
-            _log_event(event)
-        if event.type == "degraded":
-            self._note_degraded(event)  # type: ignore[arg-type]
+        match event:
+            case ev.MouthLevel():
+                pass  # 25 a second: for the avatar only
+            case ev.Degraded():
+                _log_event(event)
+                self._note_degraded(event)
+            case _:
+                _log_event(event)
         for consumer in (self.rt.on_event if self.rt else self.health.on_event,
                          self.avatar.handle if self.avatar else None):
             if consumer is None:
@@ -571,13 +568,12 @@ _QUIET_FIELDS = {"type", "t"}
 
 def _log_event(event: ev.Event) -> None:
     data = {k: v for k, v in event.to_dict().items() if k not in _QUIET_FIELDS}
-    if event.type == "transcript":
-        if not data.get("final"):
+    match event:
+        case ev.Transcript(final=False):
             return
-        data["text"] = f"<{len(data['text'].split())} words>"  # no transcript text in logs
-    if event.type == "problem_report":
-        data["text"] = f"<{len(data['text'].split())} words>"
-    level = logging.WARNING if event.type in ("error", "degraded") else logging.INFO
+        case ev.Transcript() | ev.ProblemReport():  # no customer words in the journal
+            data["text"] = f"<{len(event.text.split())} words>"
+    level = logging.WARNING if isinstance(event, ev.StageError | ev.Degraded) else logging.INFO
     fields = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", {}))
     log.log(level, "%s %s", event.type, fields)
 

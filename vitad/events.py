@@ -14,26 +14,49 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 log = logging.getLogger(__name__)
+
+
+class EventType(StrEnum):
+    """The stable ``type`` of every event (JSONL, logs). Consumers dispatch on the event's
+    class with ``match``; this vocabulary is what leaves the process."""
+
+    EVENT = "event"
+    WAKE = "wake"
+    LISTENING = "listening"
+    SPEECH_START = "speech_start"
+    SPEECH_END = "speech_end"
+    TRANSCRIPT = "transcript"
+    INTENT = "intent"
+    PROBLEM_REPORT = "problem_report"
+    REPLY = "reply"
+    AUDIO_OUT_START = "audio_out_start"
+    MOUTH = "mouth"
+    SPEAKING = "speaking"
+    AUDIO_OUT_END = "audio_out_end"
+    TURN_END = "turn_end"
+    ERROR = "error"
+    DEGRADED = "degraded"
 
 
 @dataclass(frozen=True)
 class Event:
     """Base class. Subclasses set ``type``."""
 
-    type: ClassVar[str] = "event"
+    type: ClassVar[EventType] = EventType.EVENT
     t: float
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        return {"type": self.type, **data}
+        return {"type": self.type.value, **data}
 
 
 @dataclass(frozen=True)
 class Wake(Event):
-    type: ClassVar[str] = "wake"
+    type: ClassVar[EventType] = EventType.WAKE
     model: str
     score: float
     barge_in: bool = False
@@ -43,13 +66,13 @@ class Wake(Event):
 class Listening(Event):
     """The listener opened the microphone for a question (after wake)."""
 
-    type: ClassVar[str] = "listening"
+    type: ClassVar[EventType] = EventType.LISTENING
     turn_id: str
 
 
 @dataclass(frozen=True)
 class SpeechStart(Event):
-    type: ClassVar[str] = "speech_start"
+    type: ClassVar[EventType] = EventType.SPEECH_START
     turn_id: str
 
 
@@ -57,7 +80,7 @@ class SpeechStart(Event):
 class SpeechEnd(Event):
     """End of the user's utterance as detected (last voiced audio, input clock)."""
 
-    type: ClassVar[str] = "speech_end"
+    type: ClassVar[EventType] = EventType.SPEECH_END
     turn_id: str
     reason: str  # "silence" | "max_length" | "no_speech"
     endpoint_t: float  # when the endpoint decision was taken (after the hangover)
@@ -65,7 +88,7 @@ class SpeechEnd(Event):
 
 @dataclass(frozen=True)
 class Transcript(Event):
-    type: ClassVar[str] = "transcript"
+    type: ClassVar[EventType] = EventType.TRANSCRIPT
     turn_id: str
     text: str
     final: bool
@@ -74,7 +97,7 @@ class Transcript(Event):
 
 @dataclass(frozen=True)
 class Intent(Event):
-    type: ClassVar[str] = "intent"
+    type: ClassVar[EventType] = EventType.INTENT
     turn_id: str
     name: str
     score: float
@@ -85,7 +108,7 @@ class Intent(Event):
 class ProblemReport(Event):
     """A customer reported a broken machine; other parts store it (SQLite)."""
 
-    type: ClassVar[str] = "problem_report"
+    type: ClassVar[EventType] = EventType.PROBLEM_REPORT
     turn_id: str
     machine_type: str | None
     machine_number: int | None
@@ -94,7 +117,7 @@ class ProblemReport(Event):
 
 @dataclass(frozen=True)
 class Reply(Event):
-    type: ClassVar[str] = "reply"
+    type: ClassVar[EventType] = EventType.REPLY
     turn_id: str
     text: str
     intent: str
@@ -104,7 +127,7 @@ class Reply(Event):
 class AudioOutStart(Event):
     """First reply audio emitted to the output."""
 
-    type: ClassVar[str] = "audio_out_start"
+    type: ClassVar[EventType] = EventType.AUDIO_OUT_START
     turn_id: str
     cached: bool = False
 
@@ -113,7 +136,7 @@ class AudioOutStart(Event):
 class MouthLevel(Event):
     """Loudness 0..1 of the reply audio at playback time (drives the avatar's mouth)."""
 
-    type: ClassVar[str] = "mouth"
+    type: ClassVar[EventType] = EventType.MOUTH
     level: float
 
 
@@ -121,21 +144,21 @@ class MouthLevel(Event):
 class SpeakingSentence(Event):
     """A sentence starts playing (captions follow playback, not synthesis)."""
 
-    type: ClassVar[str] = "speaking"
+    type: ClassVar[EventType] = EventType.SPEAKING
     turn_id: str
     text: str
 
 
 @dataclass(frozen=True)
 class AudioOutEnd(Event):
-    type: ClassVar[str] = "audio_out_end"
+    type: ClassVar[EventType] = EventType.AUDIO_OUT_END
     turn_id: str
     interrupted: bool = False
 
 
 @dataclass(frozen=True)
 class TurnEnd(Event):
-    type: ClassVar[str] = "turn_end"
+    type: ClassVar[EventType] = EventType.TURN_END
     turn_id: str
     outcome: str  # "answered" | "no_speech" | "fallback" | "error"
     intent: str | None = None
@@ -144,7 +167,7 @@ class TurnEnd(Event):
 
 @dataclass(frozen=True)
 class StageError(Event):
-    type: ClassVar[str] = "error"
+    type: ClassVar[EventType] = EventType.ERROR
     stage: str  # "audio_in" | "wake" | "asr" | "dialogue" | "tts" | "audio_out" | ...
     code: str  # stable code, e.g. "asr.model_missing"
     message: str
@@ -155,7 +178,7 @@ class StageError(Event):
 class Degraded(Event):
     """A component entered (active=True) or left a degraded mode."""
 
-    type: ClassVar[str] = "degraded"
+    type: ClassVar[EventType] = EventType.DEGRADED
     component: str  # "mic" | "speaker" | "asr" | "tts" | "display" | ...
     mode: str  # e.g. "mic_unavailable", "asr_fallback", "captions_only"
     active: bool

@@ -26,7 +26,7 @@ from vitad.pipeline.wake import Detection
 log = logging.getLogger(__name__)
 
 # Mouth levels are for the avatar; they would swamp the JSONL file.
-NOT_WRITTEN = {"mouth"}
+NOT_WRITTEN = {ev.EventType.MOUTH}
 
 
 @dataclass
@@ -36,7 +36,7 @@ class SimulationResult:
     rate: int = 22050
     input_s: float = 0.0
 
-    def of_type(self, name: str) -> list[ev.Event]:
+    def of_type(self, name: ev.EventType | str) -> list[ev.Event]:
         return [e for e in self.events if e.type == name]
 
 

@@ -159,3 +159,15 @@ def test_a_template_that_only_fails_for_some_slots_fails_at_load(
     assert any(line.startswith("intents.prices.reply_kind: ") for line in lines)
     assert any(line.startswith("intents.hours.confirm: ") for line in lines)
     assert any(line.startswith("intents.supplies.reply: ") for line in lines)
+
+
+def test_a_shop_without_machines_is_refused_at_load() -> None:
+    from vitad.config.loader import shipped_config_dir
+    from vitad.config.schema import Shop
+    from vitad.dialogue.engine import Dialogue
+    from vitad.dialogue.intents import load_intents
+    from vitad.dialogue.templates import TemplateError
+
+    intents = load_intents(shipped_config_dir() / "intents.en.toml")
+    with pytest.raises(TemplateError, match=r"shop.machines: no machines"):
+        Dialogue(intents, Shop(), min_score=60)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from vitad.audio.format import INTERNAL_RATE, AudioChunk, StreamResampler
+from vitad.bounded import put_drop_oldest
 
 log = logging.getLogger(__name__)
 
@@ -178,16 +179,7 @@ class DeviceSource:
             block = np.clip(block * self.gain, -32768, 32767).astype(np.int16)
         # Timestamps on the daemon's clock, so latencies compare with the speaker's.
         chunk = AudioChunk(block, INTERNAL_RATE, self.clock() - len(block) / INTERNAL_RATE)
-        while True:
-            try:
-                self.queue.put_nowait(chunk)
-                return
-            except queue.Full:
-                try:
-                    self.queue.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        self.dropped += put_drop_oldest(self.queue, chunk)
 
     def _finished(self) -> None:
         if self._stream is not None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 ClockTime = Annotated[str, Field(pattern=r"^(([01]\d|2[0-3]):[0-5]\d)?$")]
@@ -42,11 +42,11 @@ class AvatarTheme(BaseModel):
 class AvatarSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    enabled: bool = True
+    enabled: StrictBool = True
     fps: Annotated[int, Field(ge=1, le=60)] = 30
     size: Annotated[str, Field(pattern=r"^\d{3,5}x\d{3,5}$")] = "1280x720"
     """Window size on a desktop; KMSDRM fullscreen uses the screen's own mode."""
-    fullscreen: bool = True
+    fullscreen: StrictBool = True
     """KMSDRM uses the screen's native mode; false = ``size`` instead. Desktops are windowed."""
     driver: Literal["auto", "kmsdrm", "x11", "wayland", "windows", "cocoa"] = "auto"
     """``auto`` tries KMSDRM (Pi OS Lite, no X) then the desktop. SDL_VIDEODRIVER wins."""

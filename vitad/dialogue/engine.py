@@ -323,6 +323,9 @@ class Dialogue:
         All problems are raised at once, one line each.
         """
         problems: dict[str, str] = {}
+        if not self.shop.machines:  # else "Our prices: ." to every customer who asks
+            problems["machines"] = ("shop.machines: no machines; expected at least one "
+                                    "[[shop.machines]] in vitad.toml (price answers list them)")
         machines = list(self.shop.machines)
         kinds = sorted(set(self.intents.kinds) | {m.kind for m in machines} | {"washer"})
         for kind in kinds:

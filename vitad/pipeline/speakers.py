@@ -21,6 +21,7 @@ import numpy as np
 
 from vitad import events as ev
 from vitad.audio.format import INTERNAL_RATE, mouth_level, resample
+from vitad.bounded import Backoff, put_drop_oldest
 from vitad.pipeline.errors import TtsFailure
 from vitad.pipeline.listener import Utterance
 from vitad.tts.piper_engine import PiperTts
@@ -176,9 +177,7 @@ class LiveSpeaker:
             maxlen=int(REFERENCE_KEEP_S / MOUTH_BLOCK_S))
         self.dropped = 0
         self._reopen = reopen
-        self._retry_initial, self._retry_max = retry_s
-        self._retry_in = self._retry_initial
-        self._retry_at = 0.0
+        self._retry = Backoff(*retry_s)
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
         self._stopped = threading.Event()
         self._next_voice: list[PiperTts | None] = []  # a reloaded voice, taken between replies
@@ -212,23 +211,13 @@ class LiveSpeaker:
             sink, self.sink = self.sink, None
             with contextlib.suppress(Exception):
                 sink.close()
-            self._retry_in, self._retry_at = self._retry_initial, 0.0  # reopen at once
+            self._retry.succeeded()  # reopen at once, at the new rate
 
     def is_playing(self, t: float | None = None) -> bool:
         return self._playing.is_set() or time.monotonic() - self._last_audio_at < self.tail_s
 
     def say(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
-        item = (turn_id, text, utt, intent)
-        while True:
-            try:
-                self._queue.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    self._queue.get_nowait()
-                    self.dropped += 1
-                except queue.Empty:
-                    pass
+        self.dropped += put_drop_oldest(self._queue, (turn_id, text, utt, intent))
 
     def stop_speaking(self) -> None:
         self._interrupt.set()
@@ -315,23 +304,22 @@ class LiveSpeaker:
         sink, self.sink = self.sink, None
         with contextlib.suppress(Exception):
             sink.close()  # type: ignore[union-attr]
-        self._retry_in = self._retry_initial
-        self._retry_at = time.monotonic() + self._retry_in
+        self._retry.succeeded()
+        self._retry.failed()  # first reopen attempt after the initial delay
         self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", True,
                                      str(exc)))
 
     def _maybe_reopen(self) -> None:
         """Reopen a lost speaker by name with capped exponential backoff."""
-        if self.sink is not None or self._reopen is None or time.monotonic() < self._retry_at:
+        if self.sink is not None or self._reopen is None or not self._retry.due():
             return
         try:
             sink = self._reopen()
         except Exception as exc:
-            self._retry_in = min(self._retry_in * 2, self._retry_max)
-            self._retry_at = time.monotonic() + self._retry_in
+            self._retry.failed()
             log.debug("speaker still unavailable: %s", exc)
             return
         self.sink = sink
-        self._retry_in = self._retry_initial
+        self._retry.succeeded()
         log.info("speaker is back")
         self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", False))

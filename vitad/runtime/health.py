@@ -28,6 +28,8 @@ from typing import Any
 
 import psutil
 
+from vitad import events as ev
+
 log = logging.getLogger(__name__)
 
 STATES = ("ok", "degraded", "failed", "disabled")
@@ -129,25 +131,26 @@ class HealthModel:
             self._turns_today += 1
             self._last_turn_at = when
 
-    def on_event(self, event: Any) -> None:
-        kind = getattr(event, "type", "")
-        if kind == "degraded":
-            comp = _EVENT_COMPONENTS.get(event.component, event.component)
-            fallback = (event.mode == "asr_fallback") if comp == "asr" else None
-            if event.active:
-                self.set(comp, "degraded", event.detail or None, mode=event.mode, fallback=fallback)
-            else:
-                self.set(comp, "ok", mode=None, fallback=False if comp == "asr" else None)
-        elif kind == "turn_end":
-            self.note_turn()
-        elif kind == "error":
-            comp = _EVENT_COMPONENTS.get(event.stage, event.stage)
-            with self._lock:
-                target = self._components.get(comp)
-                message = f"{event.code}: {event.message}"
-                if target is not None:
-                    target.last_error = message
-                self._extra["last_error"] = {"stage": event.stage, "error": message}
+    def on_event(self, event: ev.Event) -> None:
+        match event:
+            case ev.Degraded():
+                comp = _EVENT_COMPONENTS.get(event.component, event.component)
+                fallback = (event.mode == "asr_fallback") if comp == "asr" else None
+                if event.active:
+                    self.set(comp, "degraded", event.detail or None, mode=event.mode,
+                             fallback=fallback)
+                else:
+                    self.set(comp, "ok", mode=None, fallback=False if comp == "asr" else None)
+            case ev.TurnEnd():
+                self.note_turn()
+            case ev.StageError():
+                comp = _EVENT_COMPONENTS.get(event.stage, event.stage)
+                with self._lock:
+                    target = self._components.get(comp)
+                    message = f"{event.code}: {event.message}"
+                    if target is not None:
+                        target.last_error = message
+                    self._extra["last_error"] = {"stage": event.stage, "error": message}
 
     def overall(self) -> str:
         with self._lock:

@@ -4,8 +4,8 @@ Why: glibc gives every thread that allocates its own malloc arena (up to 8 × co
 memory freed into an arena is rarely returned to the OS. Piper's onnxruntime work on the
 speaker thread grew the daemon by ~70 MiB after the first long reply and never gave it
 back; with two arenas the same replies add ~4 MiB (three rounds of two replies, one of
-them long, measured on the 2-core dev box). The unit also sets ``MALLOC_ARENA_MAX=2`` so the cap applies
-before Python starts; this call covers ``vitad run`` started by hand.
+them long, measured on the 2-core dev box). The unit also sets ``MALLOC_ARENA_MAX=2`` so
+the cap applies before Python starts; this call covers ``vitad run`` started by hand.
 """
 
 from __future__ import annotations

@@ -19,11 +19,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import psutil
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
+from vitad import events as ev
 from vitad.fileio import write_atomic
 
 log = logging.getLogger(__name__)
@@ -82,23 +82,23 @@ class Metrics:
         self._process = psutil.Process()
 
     # --- events -----------------------------------------------------------------------------
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: ev.Event) -> None:
         """Map vitad.events to metrics. Unknown events are ignored; never raises on bad data."""
-        kind = getattr(event, "type", "")
-        if kind == "wake":
-            self.wakes.inc()
-            if getattr(event, "barge_in", False):
-                self.barge_ins.inc()
-        elif kind == "intent":
-            self.intents.labels(self._intent_label(event.name)).inc()
-        elif kind == "turn_end":
-            self.turns.labels(event.outcome).inc()
-            if event.latency_s is not None and event.latency_s >= 0:
-                self.latency.observe(event.latency_s)
-        elif kind == "error":
-            self.errors.labels(event.stage, event.code).inc()
-        elif kind == "degraded":
-            self._degraded(event.component, event.mode, bool(event.active))
+        match event:
+            case ev.Wake(barge_in=barge_in):
+                self.wakes.inc()
+                if barge_in:
+                    self.barge_ins.inc()
+            case ev.Intent(name=name):
+                self.intents.labels(self._intent_label(name)).inc()
+            case ev.TurnEnd(outcome=outcome, latency_s=latency):
+                self.turns.labels(outcome).inc()
+                if latency is not None and latency >= 0:
+                    self.latency.observe(latency)
+            case ev.StageError(stage=stage, code=code):
+                self.errors.labels(stage, code).inc()
+            case ev.Degraded(component=component, mode=mode, active=active):
+                self._degraded(component, mode, bool(active))
 
     def _intent_label(self, name: str) -> str:
         with self._lock:

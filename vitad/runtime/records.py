@@ -37,6 +37,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from vitad import events as ev
 from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
 log = logging.getLogger(__name__)
@@ -568,36 +569,36 @@ class RecordStore(RecordReader):
         return job.report_id
 
     # --- events -------------------------------------------------------------------------------
-    def on_event(self, event: Any) -> None:
+    def on_event(self, event: ev.Event) -> None:
         """EventBus subscriber: counters for wakes/errors/degraded, a row per TurnEnd.
 
         Problem reports are *not* taken from events: the dialogue must call
         :meth:`add_report` itself so it can acknowledge only durable reports.
         """
-        kind = getattr(event, "type", "")
-        if kind == "wake":
-            self.incr("wakes")
-            if getattr(event, "barge_in", False):
-                self.incr("barge_ins")
-        elif kind == "error":
-            self.incr(f"errors.{event.stage}")
-        elif kind == "degraded" and event.active:
-            self.incr(f"degraded.{event.mode}")
-        elif kind == "transcript" and event.final and self.privacy.store_transcripts:
-            if len(self._transcripts) > 64:  # turns that never ended; do not grow forever
-                self._transcripts.clear()
-            self._transcripts[event.turn_id] = event.text
-        elif kind == "turn_end":
-            self.record_interaction(
-                Interaction(
-                    time=self._clock(),
-                    outcome=event.outcome,
-                    turn_id=event.turn_id,
-                    intent=event.intent,
-                    latency_s=event.latency_s,
-                    transcript=self._transcripts.pop(event.turn_id, None),
+        match event:
+            case ev.Wake(barge_in=barge_in):
+                self.incr("wakes")
+                if barge_in:
+                    self.incr("barge_ins")
+            case ev.StageError(stage=stage):
+                self.incr(f"errors.{stage}")
+            case ev.Degraded(active=True, mode=mode):
+                self.incr(f"degraded.{mode}")
+            case ev.Transcript(final=True) if self.privacy.store_transcripts:
+                if len(self._transcripts) > 64:  # turns that never ended; do not grow forever
+                    self._transcripts.clear()
+                self._transcripts[event.turn_id] = event.text
+            case ev.TurnEnd():
+                self.record_interaction(
+                    Interaction(
+                        time=self._clock(),
+                        outcome=event.outcome,
+                        turn_id=event.turn_id,
+                        intent=event.intent,
+                        latency_s=event.latency_s,
+                        transcript=self._transcripts.pop(event.turn_id, None),
+                    )
                 )
-            )
 
     # --- health -------------------------------------------------------------------------------
     def health(self) -> tuple[str, str | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class RuntimeSettings(BaseModel):
@@ -80,7 +80,7 @@ class RuntimeSettings(BaseModel):
 class PrivacySettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    store_transcripts: bool = Field(
+    store_transcripts: StrictBool = Field(
         False, description="keep what customers said in the records DB (off by default)"
     )
     retention_days: Annotated[int, Field(ge=0, le=3650)] = Field(
