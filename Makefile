@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 APT_PACKAGES := espeak-ng libportaudio2 fonts-noto-cjk systemd
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup demo test lint bench
+.PHONY: setup demo test lint bench bench-accuracy
 
 $(VENV)/.installed: pyproject.toml
 	@dpkg -s $(APT_PACKAGES) >/dev/null 2>&1 || { \
@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES); }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,noise]"
+	$(PY) -m pip install -q -e ".[test,noise,whisper]"
 	touch $@
 
 setup: $(VENV)/.installed
@@ -30,7 +30,12 @@ test: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) bench/pipeline.py
 	$(PY) bench/render.py
+
+# Understanding in laundromat noise: builds bench/corpus/out/ once, then runs the real pipeline
+bench-accuracy: setup
+	$(PY) bench/corpus/generate.py && $(PY) bench/accuracy.py

@@ -122,3 +122,45 @@ class FakeRecognizer:
 
     def set_vocabulary(self, phrases: list[str]) -> None:
         pass
+
+
+class ScriptedStream:
+    """Records the audio it was fed; finishes with a scripted text and confidence."""
+
+    def __init__(self, text: str, confidence: float | None, fail: bool) -> None:
+        self.text, self.confidence, self.fail = text, confidence, fail
+        self.fed: list[np.ndarray] = []
+        self.finished = False
+
+    def accept(self, samples: np.ndarray) -> None:
+        self.fed.append(samples.copy())
+
+    def partial(self) -> str:
+        return self.text[: sum(len(s) for s in self.fed) // 1600]
+
+    def finish(self) -> str:
+        self.finished = True
+        if self.fail:
+            raise RuntimeError("scripted decoder failure")
+        return self.text
+
+    @property
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.fed) if self.fed else np.zeros(0, np.int16)
+
+
+class ScriptedRecognizer:
+    """Every stream answers ``text`` with ``confidence`` (or raises, with ``fail``)."""
+
+    def __init__(self, name: str, text: str, confidence: float | None = None,
+                 fail: bool = False) -> None:
+        self.name, self.text, self.confidence, self.fail = name, text, confidence, fail
+        self.streams: list[ScriptedStream] = []
+        self.vocabulary: list[str] = []
+
+    def start(self) -> ScriptedStream:
+        self.streams.append(ScriptedStream(self.text, self.confidence, self.fail))
+        return self.streams[-1]
+
+    def set_vocabulary(self, phrases: list[str]) -> None:
+        self.vocabulary = list(phrases)

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from vitad import events as ev
 from vitad.asr.fetch import (
@@ -21,6 +22,7 @@ from vitad.asr.fetch import (
 from vitad.audio.devices import DeviceError
 from vitad.audio.wavfile import AudioFileError, write_wav
 from vitad.config.loader import ConfigError, load_config
+from vitad.config.schema import Config
 from vitad.dialogue.intents import IntentsError
 from vitad.dialogue.templates import TemplateError
 from vitad.pipeline.errors import StageFailure
@@ -32,7 +34,7 @@ EXPECTED_ERRORS = (ConfigError, AudioFileError, DeviceError, FetchError, StageFa
                    IntentsError, TemplateError)
 
 
-def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _config(args: argparse.Namespace) -> Config:
     return load_config(Path(args.config) if getattr(args, "config", None) else None)
 
 
@@ -205,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _extra_commands() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+def _extra_commands() -> list[Callable[[Any], object]]:
     """Commands owned by other packages (avatar screenshot, operator commands)."""
     from vitad.avatar import screenshot_cli
     from vitad.runtime import ops_cli

@@ -93,6 +93,7 @@ def simulate(
             break
         speaker.release(chunk.timestamp)
         listener.feed(chunk)
+    listener.abandon_turn()  # still open after the flush: the file ended mid-question
     speaker.release()
     engines.wake.reset()
     result.reply_audio = speaker.render(result.input_s)

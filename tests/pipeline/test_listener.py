@@ -203,3 +203,33 @@ def test_odd_chunk_sizes_are_framed_for_the_vad() -> None:
         audio(("quiet", 1.0), ("loud", 1.0), ("quiet", 2.0)), chunk_ms=50)
     (utt,) = rig.utterances
     assert utt.endpoint.speech_end == pytest.approx(2.0, abs=0.04)
+
+
+class _DecodesAtTheEnd(FakeRecognizer):
+    """Like Whisper: no partial text while listening, the words only from finish()."""
+
+    streaming = False
+
+    def start(self) -> FakeStream:
+        stream = super().start()
+        stream.partial = lambda: ""  # type: ignore[method-assign]  # the point of this fake
+        return stream
+
+
+def test_a_recognizer_without_partials_still_ends_after_the_hangover() -> None:
+    rig = Rig([1.6], QUESTION, hangover_s=0.5, preroll_s=0.6, no_speech_timeout_s=5.0)
+    rig.rec = _DecodesAtTheEnd(QUESTION)
+    rig.listener.recognizer = rig.rec
+    rig.feed(audio(("quiet", 1.0), ("loud", 0.5), ("quiet", 0.1), ("loud", 1.2), ("quiet", 2.0)))
+    (utt,) = rig.utterances
+    assert utt.endpoint.decided_at == pytest.approx(3.3, abs=0.1)  # not the 5 s timeout
+
+
+def test_with_such_a_recognizer_only_the_wake_tail_keeps_listening() -> None:
+    rig = Rig([1.6], QUESTION, hangover_s=0.5, preroll_s=0.6, no_speech_timeout_s=5.0)
+    rig.rec = _DecodesAtTheEnd(QUESTION)
+    rig.listener.recognizer = rig.rec
+    # the phrase ends right at the wake; the question starts 1.5 s later
+    rig.feed(audio(("quiet", 1.0), ("loud", 0.65), ("quiet", 1.5), ("loud", 1.0), ("quiet", 2.0)))
+    (utt,) = rig.utterances
+    assert utt.endpoint.speech_end == pytest.approx(4.15, abs=0.05)

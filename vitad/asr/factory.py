@@ -1,4 +1,5 @@
-"""Choose the recognizer from config, falling back to PocketSphinx when Vosk cannot load."""
+"""Choose the recognizer from config, falling back to PocketSphinx when Vosk or Whisper
+cannot load; build the optional Whisper second pass."""
 
 from __future__ import annotations
 
@@ -16,8 +17,25 @@ log = logging.getLogger(__name__)
 @dataclass
 class RecognizerChoice:
     recognizer: Recognizer
-    fallback: bool  # True: degraded mode, Vosk was wanted but PocketSphinx is in use
+    fallback: bool  # True: degraded mode, Vosk/Whisper was wanted but PocketSphinx is in use
     reason: str = ""
+
+
+def _whisper(settings: AsrSettings, base_dir: Path) -> Recognizer:
+    from vitad.asr.whisper_engine import WhisperRecognizer, resolve_model_dir
+
+    return WhisperRecognizer(resolve_model_dir(settings.whisper_model, base_dir),
+                             beam_size=settings.whisper_beam_size,
+                             threads=settings.whisper_threads, bias=settings.whisper_bias)
+
+
+def _vosk(settings: AsrSettings, base_dir: Path) -> Recognizer:
+    from vitad.asr.vosk_engine import VoskRecognizer
+
+    model_dir = settings.vosk_model.expanduser()
+    if not model_dir.is_absolute():
+        model_dir = base_dir / model_dir
+    return VoskRecognizer(model_dir, settings.use_grammar)
 
 
 def build_recognizer(settings: AsrSettings, base_dir: Path = Path(".")) -> RecognizerChoice:
@@ -25,16 +43,26 @@ def build_recognizer(settings: AsrSettings, base_dir: Path = Path(".")) -> Recog
 
     if settings.engine == "pocketsphinx":
         return RecognizerChoice(SphinxRecognizer(), fallback=False)
-    from vitad.asr.vosk_engine import VoskRecognizer
-
-    model_dir = settings.vosk_model.expanduser()
-    if not model_dir.is_absolute():
-        model_dir = base_dir / model_dir
+    build, hint = ((_whisper, "vitad fetch-models whisper") if settings.engine == "whisper"
+                   else (_vosk, "vitad fetch-models"))
     try:
-        return RecognizerChoice(VoskRecognizer(model_dir, settings.use_grammar), fallback=False)
+        return RecognizerChoice(build(settings, base_dir), fallback=False)
     except AsrFailure as exc:
         log.warning(
-            "asr: %s; falling back to PocketSphinx (run 'vitad fetch-models' to install Vosk)",
-            exc.message,
+            "asr: %s; falling back to PocketSphinx (run '%s' to install %s)",
+            exc.message, hint, settings.engine.capitalize(),
         )
         return RecognizerChoice(SphinxRecognizer(), fallback=True, reason=exc.message)
+
+
+def build_second_pass(settings: AsrSettings, base_dir: Path = Path(".")) -> Recognizer | None:
+    """The recognizer for ``[asr] second_pass`` (wrap it with vitad.asr.twopass), or None.
+
+    None when the setting is "off", or when Whisper is already the primary engine (a second
+    Whisper pass over the same audio could only repeat it). Raises AsrFailure when the second
+    pass is wanted but its model cannot load: the caller reports a degraded mode and runs
+    without it.
+    """
+    if settings.second_pass == "off" or settings.engine == "whisper":
+        return None
+    return _whisper(settings, base_dir)

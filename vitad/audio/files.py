@@ -10,6 +10,7 @@ import queue
 import threading
 import time
 import wave
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ class WavFileSource:
     """A WAV file as the microphone: played in real time once, then silence forever."""
 
     def __init__(self, path: Path, chunk_ms: int, max_chunks: int,
-                 clock=time.monotonic) -> None:  # type: ignore[no-untyped-def]
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.chunk = INTERNAL_RATE * chunk_ms // 1000
         self.queue: queue.Queue[AudioChunk] = queue.Queue(maxsize=max_chunks)
@@ -104,7 +105,9 @@ class WavFileSink(NullSink):
         with self._lock:
             if self._wav is not None:
                 self._wav.writeframes(samples.astype(np.int16).tobytes())
-                self._wav._file.flush()  # type: ignore[attr-defined]
+                # wave has no public flush; the header is rewritten on close, the data
+                # must reach the disk now (a test or operator reads the file live).
+                self._wav._file.flush()  # type: ignore[attr-defined]  # private, see above
         super().write(samples)
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vitad.avatar.cards import wake_phrase_from_config
 from vitad.avatar.state import AvatarState
@@ -37,7 +37,7 @@ class AvatarView:
         self.renderer: Renderer | None = None
         self.quit_requested = False
         self._next_frame = 0.0
-        self._screen = None
+        self._screen: Any = None  # a pygame Surface once the display is open
 
     @property
     def active(self) -> bool:

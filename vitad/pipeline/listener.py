@@ -17,15 +17,18 @@ import numpy as np
 
 from vitad import events as ev
 from vitad.asr.base import Recognizer, RecognizerStream
+from vitad.audio.denoise import Denoiser, DenoiserUnavailable, make_denoiser
 from vitad.audio.format import AudioChunk
 from vitad.config.schema import ListenSettings, WakeSettings
 from vitad.dialogue.text import normalize, strip_leading_words
 from vitad.pipeline.endpoint import VAD_FRAME, Endpoint, Endpointer, SpeechProbability
+from vitad.pipeline.errors import AudioFailure
 from vitad.pipeline.wake import Detection, WakeDetector
 
 log = logging.getLogger(__name__)
 
 _turn_counter = itertools.count(1)
+WAKE_TAIL_S = 0.4  # speech ending this soon after the wake fired is the wake phrase itself
 
 
 def new_turn_id() -> str:
@@ -77,6 +80,30 @@ class Listener:
         self._vad_clock = 0.0
         self._turn: _Turn | None = None
         self.ignored_self_wakes = 0
+        self._denoiser: Denoiser | None = None
+        self._denoiser_kind = "off"
+        self._sync_denoiser(strict=True)
+
+    def replace(self, wake_settings: WakeSettings, listen_settings: ListenSettings,
+                wake: WakeDetector, vad: SpeechProbability, recognizer: Recognizer,
+                partials: bool = True) -> None:
+        """Use reloaded settings and engines. Call between turns, on the feeding thread."""
+        if self._turn is not None:
+            raise RuntimeError("Listener.replace called in the middle of a turn")
+        self.wake_settings, self.settings = wake_settings, listen_settings
+        self.wake, self.vad, self.recognizer = wake, vad, recognizer
+        self.partials = partials
+
+    def abandon_turn(self) -> None:
+        """The input ended mid-question: release the recognizer's utterance, answer nothing.
+
+        Engines such as PocketSphinx refuse to start a new utterance while one is open, so a
+        turn must never be left dangling when a stream of audio ends (simulate, a reload).
+        """
+        turn, self._turn = self._turn, None
+        if turn is not None:
+            turn.stream.finish()
+            self.wake.reset()
 
     @property
     def listening(self) -> bool:
@@ -89,8 +116,29 @@ class Listener:
             if detection is not None and self._accept_wake(detection, chunk.end):
                 self._start_turn(detection, chunk.end)
             return
-        self._turn.stream.accept(chunk.samples)
+        self._turn.stream.accept(self._for_asr(chunk.samples))
         self._run_vad(chunk)
+
+    def _sync_denoiser(self, strict: bool = False) -> None:
+        """Build the recognizer's noise suppressor for ``listen.noise_suppression``.
+
+        At start a missing package is an error; after a reload it is logged and the
+        recognizer hears the raw audio (a reload must not break a working box).
+        """
+        kind = self.settings.noise_suppression
+        if kind == self._denoiser_kind:
+            return
+        try:
+            self._denoiser = make_denoiser(kind)
+        except DenoiserUnavailable as exc:
+            if strict:
+                raise AudioFailure("noise_suppression", str(exc)) from None
+            log.error("listen: %s; the recognizer hears unprocessed audio", exc)
+            self._denoiser = None
+        self._denoiser_kind = kind
+
+    def _for_asr(self, samples: np.ndarray) -> np.ndarray:
+        return samples if self._denoiser is None else self._denoiser.process(samples)
 
     def _accept_wake(self, detection: Detection, t: float) -> bool:
         if not self.gate(t):
@@ -116,6 +164,9 @@ class Listener:
         self._turn = _Turn(turn_id, self.recognizer.start(), Endpointer(self.settings, start=t),
                            wake_t=t)
         self.vad.reset()
+        self._sync_denoiser()
+        if self._denoiser is not None:
+            self._denoiser.reset()  # each turn starts clean; it hears the pre-roll first
         self._vad_pending = np.zeros(0, dtype=np.int16)
         preroll = list(self._ring)
         self._vad_clock = preroll[0].timestamp if preroll else t
@@ -123,7 +174,7 @@ class Listener:
         # question spoken straight after the wake word is not clipped. The VAD also hears it,
         # to warm up, but speech before the wake fired does not start the utterance.
         for chunk in preroll:
-            self._turn.stream.accept(chunk.samples)
+            self._turn.stream.accept(self._for_asr(chunk.samples))
             self._run_vad(chunk)
             if self._turn is None:
                 return
@@ -154,13 +205,24 @@ class Listener:
     def _clean(self, text: str) -> str:
         return strip_leading_words(normalize(text), self.wake_settings.phrase_words)
 
+    def _only_wake_tail_so_far(self, turn: _Turn, endpoint: Endpoint) -> bool:
+        """Was the speech since the wake only the end of the wake phrase?
+
+        A streaming recognizer tells from its partial text. One that only decodes at the end
+        (Whisper) cannot, so the VAD decides: voice that ended within ``WAKE_TAIL_S`` of the
+        wake was the phrase's tail, not a question.
+        """
+        if getattr(self.recognizer, "streaming", True):
+            return not self._clean(turn.stream.partial())
+        return endpoint.speech_end - turn.wake_t < WAKE_TAIL_S
+
     def _finish_or_continue(self, endpoint: Endpoint) -> bool:
         """End the turn, or keep listening if all we heard so far was the wake phrase."""
         turn = self._turn
         assert turn is not None
         if (
             endpoint.reason == "silence"
-            and not self._clean(turn.stream.partial())
+            and self._only_wake_tail_so_far(turn, endpoint)
             and endpoint.decided_at - turn.wake_t < self.settings.no_speech_timeout_s
         ):
             # Only the tail of "hey jarvis" was voiced: wait for the actual question.

@@ -302,8 +302,9 @@ class LiveSpeaker:
     def _sink_failed(self, exc: Exception) -> None:
         log.warning("speaker failed (%s); captions only until it is back", exc)
         sink, self.sink = self.sink, None
-        with contextlib.suppress(Exception):
-            sink.close()  # type: ignore[union-attr]
+        if sink is not None:
+            with contextlib.suppress(Exception):
+                sink.close()
         self._retry.succeeded()
         self._retry.failed()  # first reopen attempt after the initial delay
         self.bus.publish(ev.Degraded(self.clock(), "speaker", "speaker_unavailable", True,

@@ -10,6 +10,7 @@ import logging
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -42,7 +43,7 @@ def _check_model_file(path: Path) -> None:
                           f".onnx file of at most {MAX_WAKE_MODEL_BYTES} bytes")
 
 
-def _load_model(models: list[str], base_dir: Path) -> object:
+def _load_model(models: list[str], base_dir: Path) -> Any:  # openwakeword is untyped
     from openwakeword.model import Model  # heavy import (onnxruntime) only when used
 
     resolved = []
@@ -100,7 +101,7 @@ class WakeDetector:
 
     @property
     def model_names(self) -> list[str]:
-        return list(self._model.models)  # type: ignore[attr-defined]
+        return list(self._model.models)
 
     def feed(self, samples: np.ndarray, t_end: float) -> Detection | None:
         """Score the audio ending at ``t_end`` (seconds); return the best firing model, if any."""
@@ -111,7 +112,7 @@ class WakeDetector:
         self._pending = data[usable:]
         best: Detection | None = None
         for i in range(0, usable, FRAME):
-            scores = self._model.predict(data[i : i + FRAME])  # type: ignore[attr-defined]
+            scores = self._model.predict(data[i : i + FRAME])
             name, score = max(scores.items(), key=lambda kv: kv[1])
             if score >= self.settings.threshold and (best is None or score > best.score):
                 best = Detection(name, float(score))
@@ -122,7 +123,7 @@ class WakeDetector:
 
     def reset(self) -> None:
         """Forget recent scores (after a turn) so one wake word cannot fire twice."""
-        self._model.reset()  # type: ignore[attr-defined]
+        self._model.reset()
 
     def restart_clock(self) -> None:
         """A new audio stream starts at t=0 (a new simulation, a reopened microphone)."""
@@ -144,12 +145,12 @@ class SelfVoiceCheck:
         self._model = _load_model(settings.models, base_dir)
 
     def heard_self(self, reference: np.ndarray) -> tuple[bool, float]:
-        self._model.reset()  # type: ignore[attr-defined]
+        self._model.reset()
         # Prime the feature buffers with silence so short references score like live audio.
         padded = np.concatenate([np.zeros(FRAME * 25, dtype=np.int16), reference])
         peak = 0.0
         for i in range(0, len(padded) - FRAME + 1, FRAME):
-            scores = self._model.predict(padded[i : i + FRAME])  # type: ignore[attr-defined]
+            scores = self._model.predict(padded[i : i + FRAME])
             peak = max(peak, *(float(s) for s in scores.values()))
-        self._model.reset()  # type: ignore[attr-defined]
+        self._model.reset()
         return peak >= self.settings.threshold * 0.5, peak

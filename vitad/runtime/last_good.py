@@ -133,7 +133,7 @@ def no_preparation(config: Config) -> None:
 
 
 def load_or_last_good(path: Path | None,
-                      prepare: Callable[[Config], T] = no_preparation,  # type: ignore[assignment]
+                      prepare: Callable[[Config], T] = no_preparation,  # type: ignore[assignment]  # T is None then; mypy cannot bind a TypeVar default
                       ) -> LoadedConfig[T]:
     """The live config if it is usable; else the last good copy.
 

@@ -398,8 +398,8 @@ class Renderer:
             rad = round(r * (1.04 + 0.3 * p))
             # fade towards the background actually under the ring (the glow is lighter)
             x = min(max(0, cx + rad - width // 2), lay.size[0] - 1)
-            base = tuple(self._bg.get_at((x, cy)))[:3]
-            color = mix(base, pal.accent, fade)  # type: ignore[arg-type]
+            r0, g0, b0 = tuple(self._bg.get_at((x, cy)))[:3]
+            color = mix((r0, g0, b0), pal.accent, fade)
             pygame.draw.circle(self.target, color, (cx, cy), rad, width)
             pygame.gfxdraw.aacircle(self.target, cx, cy, rad, color)
             pygame.gfxdraw.aacircle(self.target, cx, cy, rad - width + 1, color)
