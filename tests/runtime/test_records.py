@@ -479,3 +479,27 @@ def test_db_and_wal_are_private_whatever_the_umask(runtime):
         s.close()
     finally:
         os.umask(old)
+
+
+def test_health_clears_after_disk_full_without_waiting_for_traffic(tiny_tmpfs, monkeypatch):
+    monkeypatch.setattr(records, "DISK_PROBE_EVERY_S", 0.2)
+    rt = RuntimeSettings(state_dir=tiny_tmpfs / "state", db_queue_max=10_000)
+    filler = tiny_tmpfs / "filler"
+    filler.touch()
+    s = RecordStore(rt, beat_interval_s=0.1)
+    s.start()
+    try:
+        _fill(filler)
+        for _ in range(200):
+            s.record_interaction(Interaction(time.time(), "answered", transcript="y" * 4000))
+            assert s.flush()
+            if s.disk_full_errors:
+                break
+        assert s.health()[0] == "degraded"
+        filler.unlink()  # the operator frees space; no customer turn happens afterwards
+        deadline = time.monotonic() + 5
+        while s.health()[0] != "ok" and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert s.health()[0] == "ok"
+    finally:
+        s.close()
