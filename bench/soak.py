@@ -35,11 +35,10 @@ from vitad import events as ev
 from vitad.audio.format import INTERNAL_RATE, AudioChunk, resample
 from vitad.config.loader import ConfigError, load_config, shipped_config_dir, validate_config
 from vitad.demo import laundromat_noise
+from vitad.pipeline.assembly import assemble
 from vitad.pipeline.engines import build_dialogue, load_engines
 from vitad.pipeline.errors import TtsFailure
-from vitad.pipeline.listener import Listener
 from vitad.pipeline.speakers import LiveSpeaker
-from vitad.pipeline.turns import TurnHandler
 from vitad.runtime.records import RecordStore
 from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
@@ -165,9 +164,7 @@ def main() -> None:
     speaker = LiveSpeaker(engines.tts, sink, bus, time.monotonic, realtime=False,
                           reopen=lambda: sink, retry_s=(0.01, 0.05))
     speaker.start()
-    handler = TurnHandler(engines.dialogue, speaker, bus, store_report=store_report)
-    listener = Listener(config.wake, config.listen, engines.wake, engines.vad,
-                        engines.recognizer, bus, on_utterance=handler, partials=True)
+    pipeline = assemble(config, engines, bus, speaker, store_report=store_report)
     garbage = work / "garbage.toml"
     garbage.write_text('[wake]\nthreshold = "loud"\n[shop\nname=')
     db_path = work / "state" / "vitad.db"
@@ -192,7 +189,7 @@ def main() -> None:
                 data = {"shop": {"name": f"Soak {n}"},
                         "dialogue": {"intents": str(shipped_config_dir() / "intents.en.toml")}}
                 new = validate_config(data, "soak", shipped_config_dir())
-                handler.dialogue = build_dialogue(new)
+                pipeline.turns.dialogue = build_dialogue(new)
                 reloads_applied += 1
             if faults.roll("mic_vanished"):
                 engines.wake.restart_clock()
@@ -203,7 +200,7 @@ def main() -> None:
             turn_done.clear()
             audio = turns_audio[n % len(turns_audio)]
             for i in range(0, len(audio), CHUNK):
-                listener.feed(AudioChunk(audio[i : i + CHUNK], INTERNAL_RATE, clock))
+                pipeline.feed(AudioChunk(audio[i : i + CHUNK], INTERNAL_RATE, clock))
                 clock += CHUNK / INTERNAL_RATE
             turn_done.wait(10)
             if busy is not None:

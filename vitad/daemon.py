@@ -31,11 +31,9 @@ from vitad.audio.endpoints import make_sink, make_source
 from vitad.bounded import Backoff, put_drop_oldest
 from vitad.config.loader import config_source, load_config
 from vitad.config.schema import Config
+from vitad.pipeline.assembly import Pipeline, assemble
 from vitad.pipeline.engines import Engines, prepare_engines
-from vitad.pipeline.listener import Listener
 from vitad.pipeline.speakers import LiveSpeaker
-from vitad.pipeline.turns import TurnHandler
-from vitad.pipeline.wake import Detection
 from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel, HealthServer
 from vitad.runtime.last_good import (
@@ -75,8 +73,7 @@ class Daemon:
         self.avatar: Any = None
         self.source: Any = None
         self.speaker: LiveSpeaker
-        self.listener: Listener
-        self.turns: TurnHandler
+        self.pipeline: Pipeline
         self._mic_ok = False
         self._mic_tried = threading.Event()
         self._status_line = ""
@@ -111,14 +108,8 @@ class Daemon:
         self._start_runtime()
         self._start_avatar()
         self._start_speaker()
-        self.turns = TurnHandler(self.engines.dialogue, self.speaker, self.bus,
+        self.pipeline = assemble(self.config, self.engines, self.bus, self.speaker,
                                  store_report=self._store_report)
-        self.listener = Listener(
-            self.config.wake, self.config.listen, self.engines.wake, self.engines.vad,
-            self.engines.recognizer, self.bus, on_utterance=self.turns,
-            gate=lambda t: self.speaker.is_playing(), barge_in=self._barge_in,
-            partials=self.config.asr.partials,
-        )
         deadline = self.config.runtime.loop_deadline_s
         for name in ("main", "listener", "speaker"):
             self.supervisor.register(name, deadline)
@@ -280,7 +271,7 @@ class Daemon:
                 continue
             last_audio = time.monotonic()
             try:
-                self.listener.feed(chunk)
+                self.pipeline.feed(chunk)
             except Exception as exc:  # one bad turn never kills the listener
                 log.exception("listener failed on a chunk")
                 self.bus.publish(ev.StageError(self.clock(), "listener", "listener.failed",
@@ -334,15 +325,6 @@ class Daemon:
         while not self._stop.is_set() and time.monotonic() < end:
             self.supervisor.beat(name)
             self._stop.wait(min(0.5, max(0.0, end - time.monotonic())))
-
-    def _barge_in(self, detection: Detection, t: float) -> bool:
-        heard_self, peak = self.engines.self_check.heard_self(self.speaker.reference())
-        if heard_self:
-            log.info("wake during playback ignored: our own voice scores %.2f", peak)
-            return False
-        log.info("barge-in: %s (%.2f) while speaking", detection.model, detection.score)
-        self.speaker.stop_speaking()
-        return True
 
     # -- main loop -----------------------------------------------------------------------
 
@@ -439,7 +421,7 @@ class Daemon:
             return
         self.rt.metrics.update_process()
         self.rt.tick()
-        idle = not self.listener.listening and not self.speaker.is_playing()
+        idle = not self.pipeline.listener.listening and not self.speaker.is_playing()
         if self.rt.restart_reasons and idle:
             log.warning("planned restart at an idle moment: %s",
                         "; ".join(self.rt.restart_reasons))
@@ -478,7 +460,6 @@ class Daemon:
         for degraded in engines.degraded:
             self.bus.publish(degraded)
         self.health.set("tts", "ok")
-        self.turns.dialogue = engines.dialogue  # the next turn uses new prices/intents
         self.speaker.volume = config.audio.volume
         self.speaker.use_voice(engines.tts)  # applied by the speaker thread between replies
         with self._swap_lock:  # the listener thread applies it between turns
@@ -493,15 +474,14 @@ class Daemon:
 
     def _apply_pending_swap(self) -> None:
         """Listener thread: take the reloaded engines between turns, never mid-utterance."""
-        if self._pending_swap is None or self.listener.listening:
+        if self._pending_swap is None or self.pipeline.listener.listening:
             return
         with self._swap_lock:
             pending, self._pending_swap = self._pending_swap, None
         if pending is None:
             return
         config, engines, input_changed = pending
-        self.listener.replace(config.wake, config.listen, engines.wake, engines.vad,
-                              engines.recognizer, partials=config.asr.partials)
+        self.pipeline.use(config, engines)  # the next turn: new prices, intents, models
         engines.wake.restart_clock()
         if input_changed and self._mic_ok:
             self._mic_lost("input device changed by reload")

@@ -17,11 +17,9 @@ import numpy as np
 from vitad import events as ev
 from vitad.audio.wavfile import chunks_from_array, read_wav_internal, write_wav
 from vitad.config.schema import Config
+from vitad.pipeline.assembly import Stage, assemble
 from vitad.pipeline.engines import Engines, load_engines
-from vitad.pipeline.listener import Listener
 from vitad.pipeline.speakers import TimelineSpeaker
-from vitad.pipeline.turns import TurnHandler
-from vitad.pipeline.wake import Detection
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +33,7 @@ class SimulationResult:
     reply_audio: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int16))
     rate: int = 22050
     input_s: float = 0.0
+    stages: tuple[Stage, ...] = ()
 
     def of_type(self, name: ev.EventType | str) -> list[ev.Event]:
         return [e for e in self.events if e.type == name]
@@ -69,30 +68,19 @@ def simulate(
     for degraded in engines.degraded:
         bus.publish(degraded)
     speaker = TimelineSpeaker(engines.tts, bus, tail_s=config.wake.playback_tail_s)
-
-    def barge_in(detection: Detection, t: float) -> bool:
-        heard_self, peak = engines.self_check.heard_self(speaker.reference(t))
-        if heard_self:
-            log.info("wake during playback rejected: our own voice scores %.2f", peak)
-            return False
-        speaker.stop(t)
-        return True
-
-    listener = Listener(
-        config.wake, config.listen, engines.wake, engines.vad, engines.recognizer, bus,
-        on_utterance=TurnHandler(engines.dialogue, speaker, bus),
-        gate=speaker.is_playing, barge_in=barge_in, partials=config.asr.partials,
-    )
+    pipeline = assemble(config, engines, bus, speaker)
+    result.stages = pipeline.stages
+    listener = pipeline.listener
     for chunk in chunks_from_array(samples, config.audio.chunk_ms):
         speaker.release(chunk.timestamp)
-        listener.feed(chunk)
+        pipeline.feed(chunk)
     # Flush: a question that runs to the very end of the file still gets answered.
     tail = np.zeros(int(16000 * (config.listen.hangover_s + 0.3)), dtype=np.int16)
     for chunk in chunks_from_array(tail, config.audio.chunk_ms, start=len(samples) / 16000):
         if not listener.listening:
             break
         speaker.release(chunk.timestamp)
-        listener.feed(chunk)
+        pipeline.feed(chunk)
     listener.abandon_turn()  # still open after the flush: the file ended mid-question
     speaker.release()
     engines.wake.reset()

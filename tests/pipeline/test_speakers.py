@@ -34,7 +34,7 @@ def test_timeline_schedules_events_at_playback_time_and_barge_in_cuts() -> None:
     speaker.release(5.5)
     assert [e.type for e in seen] == ["audio_out_start", "speaking"]
     assert speaker.is_playing(5.6)
-    speaker.stop(5.6)  # barge-in
+    speaker.interrupt(5.6)  # barge-in
     speaker.release()
     end = [e for e in seen if e.type == "audio_out_end"]
     assert len(end) == 1 and end[0].interrupted and end[0].t == 5.6  # type: ignore[attr-defined]
@@ -80,7 +80,7 @@ def test_live_speaker_survives_a_vanishing_device_and_reopens_it() -> None:
         speaker.close()
 
 
-def test_live_speaker_stop_speaking_interrupts_between_blocks() -> None:
+def test_live_speaker_interrupt_stops_between_blocks() -> None:
     bus = ev.EventBus()
     seen = collect(bus)
     speaker = LiveSpeaker(FakeTts(), None, bus, time.monotonic, realtime=True)  # type: ignore[arg-type]
@@ -89,7 +89,7 @@ def test_live_speaker_stop_speaking_interrupts_between_blocks() -> None:
         speaker.say("t1", " ".join(["word"] * 40), utterance(), "prices")  # 4 s of audio
         time.sleep(0.4)
         assert speaker.is_playing()
-        speaker.stop_speaking()
+        speaker.interrupt()
         time.sleep(0.3)
         ends = [e for e in seen if e.type == "audio_out_end"]
         assert ends and ends[0].interrupted  # type: ignore[attr-defined]

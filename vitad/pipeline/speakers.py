@@ -108,7 +108,7 @@ class TimelineSpeaker:
         while self._pending and (t is None or self._pending[0].t <= t):
             self.bus.publish(self._pending.pop(0))
 
-    def stop(self, t: float) -> None:
+    def interrupt(self, t: float) -> None:
         """Barge-in at input time ``t``: cut reply audio and close the interrupted turns."""
         self.release(t)
         cut_turns = {getattr(e, "turn_id", None) for e in self._pending} - {None}
@@ -151,7 +151,7 @@ class LiveSpeaker:
     """A worker thread that speaks replies on a real (or null/file) output.
 
     Bounded work queue (newest reply wins: an old unanswered reply is dropped and counted).
-    ``stop_speaking()`` interrupts within one block. ``reference()`` returns the last few
+    ``interrupt()`` stops within one block. ``reference()`` returns the last few
     seconds that were played, for the self-voice check.
     """
 
@@ -219,7 +219,7 @@ class LiveSpeaker:
     def say(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
         self.dropped += put_drop_oldest(self._queue, (turn_id, text, utt, intent))
 
-    def stop_speaking(self) -> None:
+    def interrupt(self, t: float = 0.0) -> None:
         self._interrupt.set()
 
     def reference(self, t: float = 0.0, window_s: float = 2.5) -> np.ndarray:
