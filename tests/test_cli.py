@@ -120,3 +120,17 @@ print(main(["devices"]))
     assert proc.stdout.strip().endswith("1")  # `devices` fails cleanly without PortAudio
     assert "sounddevice" in proc.stderr and "Traceback" not in proc.stderr
     assert (tmp_path / "e.jsonl").read_text()
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_config_is_one_global_option_the_screenshot_reads_too(tmp_path: Path,
+                                                              before: bool) -> None:
+    bad = tmp_path / "vitad.toml"
+    bad.write_text('[shop]\nname = ""\n')
+    out = str(tmp_path / "s.png")
+    args = ["screenshot", "--state", "idle", "--output", out]
+    proc = vitad(*(["--config", str(bad), *args] if before else [*args, "--config", str(bad)]))
+    assert_clean_failure(proc, "invalid config", "shop.name")
+    good = write_config(tmp_path, shop={"name": "Suds Palace"})
+    proc = vitad("--config", str(good), *args)
+    assert proc.returncode == 0, proc.stderr

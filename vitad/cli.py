@@ -26,6 +26,8 @@ from vitad.config.schema import Config
 from vitad.dialogue.intents import IntentsError
 from vitad.dialogue.templates import TemplateError
 from vitad.pipeline.errors import StageFailure
+from vitad.runtime.logsetup import setup_logging
+from vitad.runtime.ops_cli import add_config_option
 
 log = logging.getLogger("vitad")
 
@@ -35,7 +37,7 @@ EXPECTED_ERRORS = (ConfigError, AudioFileError, DeviceError, FetchError, StageFa
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(Path(args.config) if getattr(args, "config", None) else None)
+    return load_config(args.config)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -152,21 +154,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from vitad.daemon import run_daemon
 
-    return run_daemon(Path(args.config) if args.config else None)
+    return run_daemon(args.config)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="vitad", description="Offline laundromat voice helper")
     parser.add_argument("--log-level", default="info",
                         choices=["debug", "info", "warning", "error"])
+    add_config_option(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("run", help="run the daemon until SIGTERM/SIGINT")
-    p.add_argument("--config", help="config file (default /etc/vitad/vitad.toml)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("simulate", help="run the real pipeline over a WAV file")
-    p.add_argument("--config")
     p.add_argument("--input", required=True, help="input WAV (any rate/channels)")
     p.add_argument("--output", help="reply audio WAV")
     p.add_argument("--events", help="events as JSON lines")
@@ -176,7 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("say", help="synthesize TEXT with the configured voice")
     p.add_argument("text")
     p.add_argument("--output", required=True)
-    p.add_argument("--config")
     p.add_argument("--cache-dir")
     p.set_defaults(func=cmd_say)
 
@@ -198,12 +198,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_fetch_models)
 
     p = sub.add_parser("demo", help="a scripted conversation through the real pipeline")
-    p.add_argument("--config")
     p.add_argument("--output-dir", default="demo-out")
     p.set_defaults(func=cmd_demo)
 
     for add in _extra_commands():
         add(sub)
+    for command in sub.choices.values():  # `vitad simulate --config F` as well
+        if "--config" not in command._option_string_actions:
+            add_config_option(command)
     return parser
 
 
@@ -216,11 +218,6 @@ def _extra_commands() -> list[Callable[[Any], object]]:
 
 
 def _setup_logging(level: str) -> None:
-    try:
-        from vitad.runtime.logsetup import setup_logging
-    except ImportError:
-        logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
-        return
     setup_logging(level)
 
 

@@ -5,9 +5,9 @@ Wiring (in vitad/cli.py)::
     from vitad.avatar import screenshot_cli
     screenshot_cli.add_parser(subparsers)   # sets func=screenshot_cli.run
 
-``run`` uses ``args.config`` (a path) if the main parser defines a global ``--config``;
-without one it renders with the built-in default config. The subparser does not define
-``--config`` itself, because argparse lets subparser defaults overwrite global options.
+``--config FILE`` (before or after the subcommand) picks the shop that is drawn; without
+it the operator's /etc/vitad/vitad.toml (else the bundled example) is drawn, as the
+daemon would.
 """
 
 from __future__ import annotations
@@ -18,6 +18,9 @@ import sys
 from pathlib import Path
 
 from vitad.avatar.screenshot import STATES, parse_size
+from vitad.config.loader import ConfigError, load_config
+from vitad.config.schema import Config
+from vitad.runtime.ops_cli import add_config_option
 
 
 class _ArgError(Exception):
@@ -34,24 +37,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     p.add_argument("--output", required=True, type=Path, help="PNG file to write")
     p.add_argument("--size", default="1280x720", help="WIDTHxHEIGHT (default 1280x720)")
     p.add_argument("--caption", default=None, help="caption text to show (else a sample)")
+    add_config_option(p)
     p.set_defaults(func=run)
     return p
 
 
-def _load_config(path: Path | None):
-    if path is None:
-        from vitad.config.schema import Config
-
-        return Config()
-    try:
-        from vitad.config import load_config
-    except ImportError as exc:  # loader not available in this build
-        raise _ArgError(f"cannot load config: {exc}") from exc
+def _load_config(path: Path | None) -> Config:
     try:
         return load_config(path)
-    except Exception as exc:
+    except ConfigError as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _ArgError(f"invalid config {path}: {first}") from exc
+        raise _ArgError(f"invalid config: {first}") from exc
 
 
 def run(args: argparse.Namespace) -> int:
@@ -84,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Stand-alone entry (``python -m vitad.avatar.screenshot_cli``) until cli.py wires it."""
     parser = argparse.ArgumentParser(prog="vitad")
-    parser.add_argument("--config", type=Path, default=None, help="vitad.toml")
+    add_config_option(parser, default=None)
     sub = parser.add_subparsers(dest="command", required=True)
     add_parser(sub)
     args = parser.parse_args(argv)

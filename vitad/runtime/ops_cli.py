@@ -28,6 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from vitad.config.loader import ConfigError, load_config
 from vitad.runtime.health import (
     EXIT_DOWN,
     EXIT_NO_PERMISSION,
@@ -74,20 +75,22 @@ def add_parsers(subparsers: Any) -> None:
     p.set_defaults(handler=cmd_stats, func=cmd_stats)
 
 
+def add_config_option(p: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
+    """``--config FILE``, accepted before the subcommand (``vitad --config F health``) and
+    after it (``vitad health --config F``): subcommands use SUPPRESS as their default so they
+    never overwrite a value given to the main parser (an argparse pitfall)."""
+    p.add_argument("--config", type=Path, default=default,
+                   help="config file (default /etc/vitad/vitad.toml)")
+
+
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", type=Path, help="config file (default /etc/vitad/vitad.toml)")
+    add_config_option(p)
 
 
 def _settings(args: argparse.Namespace) -> tuple[RuntimeSettings, PrivacySettings]:
     """Runtime/privacy settings from --config (or the default config). Raises _CliError."""
     try:
-        from vitad.config import ConfigError, load_config
-    except ImportError as exc:  # config package not importable: use built-in defaults
-        if args.config is not None:
-            raise _CliError(f"cannot load config support: {exc}") from None
-        return RuntimeSettings(), PrivacySettings()
-    try:
-        config = load_config(args.config)
+        config = load_config(getattr(args, "config", None))
     except ConfigError as exc:
         raise _CliError(f"config error:\n{exc}") from None
     return config.runtime, config.privacy
@@ -235,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     """Standalone entry (``python -m vitad.runtime.ops_cli health``); the daemon's CLI wires
     :func:`add_parsers` into ``vitad`` itself."""
     parser = argparse.ArgumentParser(prog="vitad")
+    add_config_option(parser, default=None)
     add_parsers(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     try:
