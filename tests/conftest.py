@@ -102,3 +102,47 @@ def with_noise(samples: np.ndarray, level: float = 90.0, seed: int = 3) -> np.nd
 
 def to_int16(audio: np.ndarray) -> np.ndarray:
     return float_to_int16(audio)
+
+
+# --- hypothesis profiles for the fuzz tests (tests/**/test_fuzz_*.py) ----------------------
+# "ci" (the default) is repeatable (derandomize) and quick enough for every CI run; "fuzz"
+# is the long run of bench/fuzz.py: HYPOTHESIS_PROFILE=fuzz. No example database: the fuzz
+# tests must not write into the checkout, and a failure prints its reproducer anyway.
+from hypothesis import HealthCheck as _HealthCheck  # noqa: E402
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_FUZZ_QUIET = [_HealthCheck.too_slow, _HealthCheck.data_too_large, _HealthCheck.filter_too_much]
+_hypothesis_settings.register_profile(
+    "ci", max_examples=250, deadline=None, derandomize=True, database=None,
+    suppress_health_check=_FUZZ_QUIET)
+_hypothesis_settings.register_profile(
+    "fuzz", max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "10000")), deadline=None,
+    database=None, suppress_health_check=_FUZZ_QUIET)
+_hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def peak_alloc() -> Callable[[Callable[[], object]], tuple[object, int]]:
+    """``measure(fn)``: (what fn returned or raised, how far the process's peak RSS rose
+    above its RSS before the call, in bytes).
+
+    The kernel's peak (VmHWM) is reset before each call (``5 > /proc/self/clear_refs``), so
+    one fuzz example cannot hide behind an earlier one's high-water mark, and memory that C
+    libraries allocate (soxr, pydantic-core) counts too; it costs ~60 us, where tracemalloc
+    made loading a TOML file 15 times slower.
+    """
+    def status(key: str) -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key))
+
+    def measure(fn: Callable[[], object]) -> tuple[object, int]:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        before = status("VmRSS:")
+        try:
+            outcome: object = fn()
+        except Exception as exc:  # the caller judges it
+            outcome = exc
+        return outcome, status("VmHWM:") - before
+
+    return measure

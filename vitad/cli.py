@@ -42,7 +42,7 @@ def _config(args: argparse.Namespace) -> Config:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Exactly the checks a reload makes: schema, files, intents, templates, every model."""
-    from vitad.config.loader import config_source
+    from vitad.config.loader import config_source, one_line
     from vitad.pipeline.engines import prepare_engines
     from vitad.runtime.last_good import UNUSABLE, problems_of
 
@@ -54,10 +54,10 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         problems = problems_of(exc)
         for problem in problems:
             print(problem, file=sys.stderr)
-        print(f"{path}: {len(problems)} problem(s)", file=sys.stderr)
+        print(f"{one_line(str(path))}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
     notes = "".join(f"; {d.component}: {d.mode} ({d.detail})" for d in engines.degraded)
-    print(f"{path}: ok ({len(config.shop.machines)} machines, "
+    print(f"{one_line(str(path))}: ok ({len(config.shop.machines)} machines, "
           f"wake {', '.join(config.wake.models)}, asr {engines.recognizer.name}{notes})")
     return 0
 

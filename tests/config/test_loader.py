@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -210,3 +210,14 @@ def test_schema_errors_and_a_missing_intents_file_are_reported_together(tmp_path
     assert any(p.startswith("listen.hangover_s") for p in problems)
     assert f"dialogue.intents: file not found: {tmp_path}/nope.toml" in [
         p.replace(str(tmp_path.resolve()), str(tmp_path)) for p in problems]
+
+
+def test_a_yes_is_not_a_boolean(tmp_path: Path) -> None:
+    problems = problems_of(write(folder_with_intents(tmp_path), '[wake]\nbarge_in = "yes"\n'))
+    assert len(problems) == 1 and problems[0].startswith("wake.barge_in: Input should be a valid")
+
+
+
+def test_base_dir_cannot_be_set_from_the_file(tmp_path: Path) -> None:
+    problems = problems_of(write(folder_with_intents(tmp_path), 'base_dir = "/"\n'))
+    assert problems[0].startswith("base_dir: unknown key")

@@ -287,11 +287,12 @@ def test_templates_are_checked_even_for_a_shop_without_machines(
     make_dialogue: MakeDialogue, shipped_config: Config, en_intents: IntentsFile,
 ) -> None:
     bare = shipped_config.shop.model_copy(update={"machines": []})
-    d = make_dialogue(shop=bare)
-    assert d.respond("what are your prices").intent == "prices"
-    with pytest.raises(TemplateError):
+    with pytest.raises(TemplateError, match="shop.machines: no machines"):  # "Our prices: ."
+        make_dialogue(shop=bare)
+    with pytest.raises(TemplateError) as err:  # every problem at once, not just the first
         make_dialogue(shop=bare, intents=_with_reply(en_intents, "prices", "reply_machine",
                                                      "{machine.nme}"))
+    assert "shop.machines" in str(err.value) and "{machine.nme}" in str(err.value)
 
 
 def test_answers_use_machines_from_the_shop_not_the_intents(make_dialogue: MakeDialogue,

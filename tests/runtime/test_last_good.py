@@ -175,3 +175,13 @@ def test_a_garbage_wake_model_is_a_config_problem_that_falls_back(live: Path,
     loaded = load_or_last_good(live, prepare=prepare_engines)
     assert loaded.fallback and loaded.config.wake.models == ["hey_jarvis"]
     assert loaded.prepared.wake is not None
+
+
+def test_a_deeply_nested_live_config_without_state_directory_is_one_problem(
+        live: Path) -> None:
+    save_last_good(load_config(live), live)
+    live.write_text("[audio]\ninput = " + "[" * 3000 + "]" * 3000 + "\n")
+    # STATE_DIRECTORY unset: the copy's folder comes from the unparseable file itself, so
+    # the copy cannot be found; what matters is one clear error, not a RecursionError.
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_or_last_good(live, prepare=build_dialogue)

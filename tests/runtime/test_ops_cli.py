@@ -187,3 +187,9 @@ def test_health_without_permission_says_so(served):
     res = vitad("health", "--socket", str(server.path))
     assert res.returncode == 4
     assert "permission denied" in res.stderr and "sudo" in res.stderr
+
+
+@pytest.mark.parametrize("timeout", ["1e300", "inf", "0", "soon"])
+def test_health_timeout_out_of_range_is_one_line(timeout, short_dir):
+    res = vitad("health", "--socket", str(short_dir / "x.sock"), "--timeout", timeout)
+    assert res.returncode == 2 and "--timeout" in res.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import stat
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from vitad.config.schema import Config
 from vitad.fileio import UnusableFile, read_regular_file, real_parent
@@ -57,7 +59,7 @@ def _model_at(path: tuple[str | int, ...]) -> type[BaseModel] | None:
     return model
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in loc).replace(".[", "[")
     if error["type"] == "extra_forbidden":
@@ -76,6 +78,9 @@ def _describe(error: dict[str, Any]) -> str:
 def validate_config(data: dict[str, Any], source: str, base_dir: Path) -> Config:
     """Validate a parsed TOML document; raise ConfigError listing every problem."""
     try:
+        if "base_dir" in data:  # set from the file's location, never from the file
+            raise ConfigError(source, ["base_dir: unknown key (relative paths resolve against "
+                                       "the config file's folder)"])
         config = Config.model_validate({**data, "base_dir": base_dir})
     except ValidationError as exc:
         # All at once: a schema error must not hide a missing intents file.
@@ -167,10 +172,8 @@ def _missing(path: Path) -> str | None:
 
 def resolve(config: Config, path: Path) -> Path:
     """Resolve a path from the config relative to the config file's folder."""
-    try:
+    with contextlib.suppress(RuntimeError):  # "~nosuchuser/...": kept as written (not found)
         path = path.expanduser()
-    except RuntimeError:  # "~nosuchuser/...": left as written, then reported as not found
-        pass
     return path if path.is_absolute() else (config.base_dir / path)
 
 

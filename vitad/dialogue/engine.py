@@ -74,7 +74,10 @@ class Dialogue:
         self._slots = SlotExtractor(intents, shop)
         self._matcher = IntentMatcher(intents, mask=self._slots.mask)
         self.sessions = SessionStore(session_timeout_s, max_sessions)
-        self._base_vars = self._shop_variables()
+        try:
+            self._base_vars = self._shop_variables()
+        except TemplateError as exc:  # the only template rendered before check_templates
+            raise TemplateError(f"intents.price_item: {exc}") from None
         tok = intents.tokenize
         self._hallucinations = [normalize(h, tok) for h in intents.hallucinations]
         self._yes = sorted({normalize(w, tok) for w in intents.yes_words} - {""}, key=len,
@@ -343,6 +346,8 @@ class Dialogue:
             self._prices(machines)
         except TemplateError as exc:
             problems["price_item"] = f"intents.price_item: {exc}"
+            # Every reply's variables use price_item: nothing else can be checked.
+            raise TemplateError("\n".join(problems.values())) from None
         for name, spec in self.intents.intents.items():
             for slots in combos:
                 variables = self._variables(slots, machines)

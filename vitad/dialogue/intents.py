@@ -12,6 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from vitad.config.loader import one_line
 from vitad.fileio import UnusableFile, read_regular_file
 
 REQUIRED_INTENTS = (
@@ -46,7 +47,8 @@ class IntentsFile(BaseModel):
     list_sep: str = ", "
     price_item: str = "the {name} is {price}"
     follow_up_words: list[str] = Field(default_factory=list)
-    kinds: dict[str, list[str]] = Field(default_factory=dict)
+    # Spoken words per machine kind; the keys are the kinds machines can have in [shop].
+    kinds: dict[Literal["washer", "dryer", "other"], list[str]] = Field(default_factory=dict)
     numbers: dict[str, int] = Field(default_factory=dict)
     # What a recogniser writes for a kind word ("briar" for dryer); used for slots only,
     # never sent to the recogniser as vocabulary.
@@ -89,11 +91,13 @@ def load_intents(path: Path) -> IntentsFile:
     except UnusableFile as exc:
         raise IntentsError(str(exc)) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise IntentsError(f"{path}: invalid TOML: {exc}") from None
+        raise IntentsError(one_line(f"{path}: invalid TOML: {exc}")) from None
+    except RecursionError:
+        raise IntentsError(f"{path}: nested too deeply; expected an intents file") from None
     try:
         return IntentsFile.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or '(top)'}: {e['msg']}" for e in exc.errors()
         )
-        raise IntentsError(f"{path}: {problems}") from None
+        raise IntentsError(one_line(f"{path}: {problems}")) from None

@@ -11,11 +11,15 @@ dialogue logs it and says the intent's plain reply instead — a turn never cras
 from __future__ import annotations
 
 import logging
+import re
 import string
 from collections.abc import Mapping
 from typing import Any
 
+from vitad.config.loader import one_line
+
 log = logging.getLogger(__name__)
+MAX_FORMAT_WIDTH = 64
 
 
 class TemplateError(Exception):
@@ -27,14 +31,24 @@ class _SafeFormatter(string.Formatter):
         value: Any = kwargs
         for part in field_name.split("."):
             if not isinstance(value, Mapping) or part not in value:
-                raise TemplateError(f"unknown template variable {{{field_name}}}")
+                raise TemplateError(f"unknown template variable {{{one_line(field_name)}}}")
             value = value[part]
+        if not isinstance(value, str | int | float):  # a table or list: Python's repr
+            raise TemplateError(f"{{{one_line(field_name)}}} is a table or list; name one "
+                                "of its keys, e.g. {shop.name}")
         return value, field_name
 
     def convert_field(self, value: Any, conversion: str | None) -> Any:
         if conversion is not None:
             raise TemplateError("conversions (!r, !s) are not allowed in templates")
         return value
+
+    def format_field(self, value: Any, format_spec: str) -> Any:
+        # A width like {shop.name:>300000000} would allocate without bound.
+        if any(int(n) > MAX_FORMAT_WIDTH for n in re.findall(r"\d+", format_spec)):
+            raise TemplateError(f"format spec :{one_line(format_spec)} is too wide "
+                                f"(at most {MAX_FORMAT_WIDTH})")
+        return super().format_field(value, format_spec)
 
 
 _FORMATTER = _SafeFormatter()
@@ -44,8 +58,9 @@ def render(template: str, variables: Mapping[str, Any]) -> str:
     """Fill a template; unknown variables raise TemplateError (checked at load time)."""
     try:
         text = _FORMATTER.vformat(template, (), variables)
-    except (ValueError, IndexError) as exc:
-        raise TemplateError(f"bad template {template!r}: {exc}") from None
+    except (ValueError, IndexError, TypeError) as exc:
+        raise TemplateError(f"bad template {one_line(repr(template))}: {one_line(str(exc))}"
+                            ) from None
     return " ".join(text.split())
 
 

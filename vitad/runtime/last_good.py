@@ -82,7 +82,7 @@ def copy_dir(config: Config | None = None, live: Path | None = None) -> Path:
         state = Path(RuntimeSettings().state_dir)
         if live is not None:
             with contextlib.suppress(OSError, UnicodeDecodeError, tomllib.TOMLDecodeError,
-                                     AttributeError):
+                                     AttributeError, RecursionError):
                 raw = tomllib.loads(
                     read_regular_file(live, MAX_CONFIG_BYTES, "TOML config file").decode("utf-8"))
                 configured = raw.get("runtime", {}).get("state_dir")

@@ -56,7 +56,8 @@ def add_parsers(subparsers: Any) -> None:
     )
     _common(p)
     p.add_argument("--socket", type=Path, help="health socket (default: from config)")
-    p.add_argument("--timeout", type=float, default=3.0, help="seconds to wait (default 3)")
+    p.add_argument("--timeout", type=_seconds, default=3.0,
+                   help="seconds to wait, 0.1-60 (default 3)")
     p.add_argument("--quiet", "-q", action="store_true", help="no output, exit code only")
     p.set_defaults(handler=cmd_health, func=cmd_health)
 
@@ -73,6 +74,17 @@ def add_parsers(subparsers: Any) -> None:
     p.add_argument("--state-dir", type=Path, help="records directory (default: from config)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(handler=cmd_stats, func=cmd_stats)
+
+
+def _seconds(text: str) -> float:
+    """argparse type: a wait in seconds within 0.1-60 (socket timeouts overflow beyond)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not 0.1 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"expected 0.1-60 seconds, got {text}")
+    return value
 
 
 def add_config_option(p: argparse.ArgumentParser, default: object = argparse.SUPPRESS) -> None:
