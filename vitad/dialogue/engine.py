@@ -133,6 +133,8 @@ class Dialogue:
         if self._sure(ranked):
             return self._answer(session, best.intent, best.score, slots)
         if best.score >= self.min_score:
+            if not self.intents.intents[best.intent].ask_when_unsure:
+                return self._answer(session, best.intent, best.score, slots)
             return self._clarify(session, best, slots)
         return self._not_understood(session, best.score)
 

@@ -36,6 +36,9 @@ class IntentSpec(BaseModel):
     confirm: str = ""
     confirm_kind: str = ""
     topic: str = ""
+    # False for harmless social intents (hello, thanks, bye): answering a half-sure "bye"
+    # costs nothing, asking "Do you mean goodbye?" sounds silly.
+    ask_when_unsure: bool = True
 
 
 class IntentsFile(BaseModel):
