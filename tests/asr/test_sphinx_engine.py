@@ -32,3 +32,26 @@ def test_partial_grows_and_silence_is_empty(speech) -> None:
     quiet = rec.start()
     quiet.accept(silence(1.5))
     assert quiet.finish() == ""
+
+
+def test_domain_pass_decodes_with_only_the_domain_words(speech) -> None:
+    sentences = ["how much is the big washer", "dryer seven is not heating",
+                 "what time do you close", "the zorblaxer is broken"]
+    rec = SphinxRecognizer()
+    rec.set_vocabulary(sentences)
+    assert rec.domain_words_missing == ["zorblaxer"]  # not in the dictionary: left out
+    stream = rec.start()
+    audio = np.concatenate([silence(0.3), speech("what time do you close"), silence(0.4)])
+    for i in range(0, len(audio), 1280):
+        stream.accept(audio[i : i + 1280])
+    open_text = stream.finish()
+    assert fuzz.ratio(open_text, "what time do you close") >= 80, open_text
+    assert stream.domain_text == "what time do you close"
+    vocabulary = {w for s in sentences for w in s.split()}
+    assert set(stream.domain_text.split()) <= vocabulary
+
+    off = SphinxRecognizer(domain_pass=False)
+    off.set_vocabulary(sentences)
+    stream = off.start()
+    stream.accept(audio)
+    assert stream.finish() and stream.domain_text is None

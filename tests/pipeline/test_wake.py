@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -67,6 +69,19 @@ def test_missing_custom_model_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(WakeFailure) as err:
         WakeDetector(WakeSettings(models=[str(tmp_path / "hey_bubbles.onnx")]))
     assert "hey_bubbles.onnx" in err.value.message
+    assert err.value.code == "wake.model_missing"
+
+
+def test_a_fifo_or_garbage_as_the_wake_model_is_a_clear_error(tmp_path) -> None:
+    fifo = tmp_path / "hey_fifo.onnx"
+    os.mkfifo(fifo)  # onnxruntime would block reading it
+    with pytest.raises(WakeFailure) as err:
+        WakeDetector(WakeSettings(models=[str(fifo)]))
+    assert err.value.code == "wake.model_unreadable" and "regular" in err.value.message
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"not a protobuf" * 50)
+    with pytest.raises(WakeFailure) as err:
+        WakeDetector(WakeSettings(models=[str(garbage)]))
     assert err.value.code == "wake.model_load"
 
 

@@ -22,6 +22,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -186,7 +187,7 @@ class Transcription:
     raw: str = ""  # Whisper's own text, before normalization and rejection
 
 
-def judge_segments(segments: list[object], limits: RejectLimits,
+def judge_segments(segments: list[Any], limits: RejectLimits,  # Segments: untyped
                    prompt: str = "") -> Transcription:
     """Apply the reject limits and hallucination lists to faster-whisper segments.
 
@@ -197,12 +198,12 @@ def judge_segments(segments: list[object], limits: RejectLimits,
     prompt_norm = f" {normalize_text(prompt)} "
     prompt_head = prompt_norm.split()[:2]
     kept: list[tuple[str, float, int]] = []
-    raw = " ".join(s.text.strip() for s in segments)  # type: ignore[attr-defined]
+    raw = " ".join(s.text.strip() for s in segments)
     reasons: list[str] = []
     for seg in segments:
-        text: str = seg.text.strip()  # type: ignore[attr-defined]
-        nsp: float = seg.no_speech_prob  # type: ignore[attr-defined]
-        lp: float = seg.avg_logprob  # type: ignore[attr-defined]
+        text: str = seg.text.strip()
+        nsp: float = seg.no_speech_prob
+        lp: float = seg.avg_logprob
         norm = normalize_text(_ANNOTATION.sub(" ", text))
         if is_annotation_only(text) or norm in HALLUCINATIONS:
             reasons.append(f"hallucination {text!r}")
@@ -215,14 +216,14 @@ def judge_segments(segments: list[object], limits: RejectLimits,
             reasons.append(f"no speech ({nsp:.2f})")
         elif lp < limits.min_avg_logprob:
             reasons.append(f"low log-prob ({lp:.2f})")
-        elif seg.compression_ratio > limits.max_compression_ratio:  # type: ignore[attr-defined]
-            reasons.append(f"repetition ({seg.compression_ratio:.1f})")  # type: ignore[attr-defined]
+        elif seg.compression_ratio > limits.max_compression_ratio:
+            reasons.append(f"repetition ({seg.compression_ratio:.1f})")
         elif norm in SUSPECT and (
             nsp >= limits.suspect_no_speech_prob or lp < limits.suspect_min_logprob
         ):
             reasons.append(f"doubtful {text!r} ({nsp:.2f}, {lp:.2f})")
         else:
-            kept.append((norm, lp, max(1, len(seg.tokens))))  # type: ignore[attr-defined]
+            kept.append((norm, lp, max(1, len(seg.tokens))))
     text = " ".join(t for t, _, _ in kept).strip()
     if not text:
         return Transcription("", 0.0, "; ".join(reasons) or "empty", raw)

@@ -26,7 +26,7 @@ import importlib.util
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
@@ -87,7 +87,7 @@ class WebRtcDenoiser:
             raise DenoiserUnavailable(
                 f"noise_suppression 'webrtc' needs the 'webrtc-noise-gain' package ({EXTRA})"
             ) from None
-        self._factory: Callable[[], object] = lambda: AudioProcessor(0, level)
+        self._factory: Callable[[], Any] = lambda: AudioProcessor(0, level)  # untyped
         self._delay = _DelayLine(self.FRAME)
         self.latency_s = 255 / RATE  # the delay line + WebRTC's own overlap (measured)
         self.reset()
@@ -103,7 +103,7 @@ class WebRtcDenoiser:
         out = bytearray()
         for i in range(0, usable, self.FRAME):
             frame = data[i : i + self.FRAME].tobytes()
-            out += self._processor.Process10ms(frame).audio  # type: ignore[attr-defined]
+            out += self._processor.Process10ms(frame).audio
         self._pending = data[usable:]
         produced = np.frombuffer(bytes(out), dtype=np.int16)
         return _to_int16(self._delay.push_pop(produced, len(samples)))

