@@ -95,3 +95,37 @@ def test_live_speaker_interrupt_stops_between_blocks() -> None:
         assert ends and ends[0].interrupted  # type: ignore[attr-defined]
     finally:
         speaker.close()
+
+
+class _Voice16k(FakeTts):
+    rate = 16000
+
+
+def test_a_reloaded_voice_with_another_rate_reopens_the_device_at_that_rate() -> None:
+    """Issue 9: LiveSpeaker.rate was fixed at construction, so a 16 kHz voice after a
+    22.05 kHz one played at the wrong speed."""
+    bus = ev.EventBus()
+    seen = collect(bus)
+    opened: list[FlakySink] = []
+    rates: list[int] = []
+    speaker: LiveSpeaker
+
+    def reopen() -> FlakySink:
+        rates.append(speaker.rate)  # the daemon opens the device at the voice's rate
+        opened.append(FlakySink())
+        return opened[-1]
+
+    first = FlakySink()
+    speaker = LiveSpeaker(FakeTts(), first, bus, time.monotonic, realtime=False,  # type: ignore[arg-type]
+                          reopen=reopen, retry_s=(0.01, 0.05))
+    speaker.start()
+    try:
+        speaker.use_voice(_Voice16k())  # type: ignore[arg-type]
+        speaker.say("t1", "hello there", utterance(), "greeting")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(e.type == "turn_end" for e in seen):
+            time.sleep(0.02)
+        assert speaker.rate == 16000 and rates == [16000]
+        assert first.closed and opened and opened[0].writes > 0
+    finally:
+        speaker.close()

@@ -239,6 +239,8 @@ class LiveSpeaker:
                 continue
             if item is None:
                 return
+            self._take_new_voice()  # a reload while we waited: this reply uses the new voice
+            self._maybe_reopen()
             self._interrupt.clear()
             try:
                 self._speak(*item)
