@@ -66,7 +66,7 @@ class Setup:
 def setup_from(engine: str, noise: str, domain: str | None, second_pass: str | None,
                extra: list[str]) -> Setup:
     asr: dict[str, Any] = {"engine": engine}
-    if engine == "whisper":
+    if engine == "whisper" or second_pass == "whisper":
         asr["whisper_model"] = "packaged"
     if domain is not None:
         asr["domain"] = domain == "on"

@@ -74,8 +74,11 @@ def simulate(
     for chunk in chunks_from_array(samples, config.audio.chunk_ms):
         speaker.release(chunk.timestamp)
         pipeline.feed(chunk)
-    # Flush: a question that runs to the very end of the file still gets answered.
-    tail = np.zeros(int(16000 * (config.listen.hangover_s + 0.3)), dtype=np.int16)
+    # Flush: a question that runs to the very end of the file still gets answered. Silence
+    # until the endpoint fires (after noise the VAD can take a while to let go), at most as
+    # long as a question may last: a live microphone would deliver that much more audio.
+    tail = np.zeros(int(16000 * max(config.listen.hangover_s + 0.3,
+                                    config.listen.max_utterance_s)), dtype=np.int16)
     for chunk in chunks_from_array(tail, config.audio.chunk_ms, start=len(samples) / 16000):
         if not listener.listening:
             break

@@ -134,7 +134,7 @@ def seg(text: str, nsp: float = 0.05, lp: float = -0.2, cr: float = 1.0) -> Simp
     seg(" [BLANK_AUDIO]"), seg(" ♪ ♪"), seg(" (music)"),
     seg(" Thank you.", nsp=0.5), seg(" Bye.", lp=-0.95 + 0.1),
     seg(" How much is the washer?", nsp=0.95), seg(" How much is the washer?", nsp=0.7, lp=-0.6),
-    seg(" how much is the washer", lp=-1.3),
+    seg(" how much is the washer", lp=-1.6),
     seg(" wash wash wash wash wash wash wash wash", cr=3.1),
     seg(" Laundromat questions are"), seg(" washer, dryer, detergent"),
 ])

@@ -171,3 +171,16 @@ def test_a_shop_without_machines_is_refused_at_load() -> None:
     intents = load_intents(shipped_config_dir() / "intents.en.toml")
     with pytest.raises(TemplateError, match=r"shop.machines: no machines"):
         Dialogue(intents, Shop(), min_score=60)
+
+
+def test_digits_read_like_number_words() -> None:
+    """Whisper writes "dryer 7"; the intents file says "dryer seven"."""
+    from vitad.config.loader import load_config
+    from vitad.pipeline.engines import build_dialogue
+
+    d = build_dialogue(load_config(None))
+    digits = d.respond("dryer 7 doesn't work")
+    d.reset_sessions()
+    words = d.respond("dryer seven doesn't work")
+    assert digits.intent == words.intent == "report_problem"
+    assert digits.slots["machine_number"] == 7

@@ -52,3 +52,17 @@ def test_empty_slots() -> None:
     assert Slots().empty and Slots().as_dict() == {}
     assert not Slots(number=0).empty
     assert Slots(number=0).as_dict() == {"machine_number": 0}
+
+
+@pytest.mark.parametrize(("heard", "question"), [
+    ("and jarvis how much is it", "how much is it"),
+    ("day jarvis alright mate", "alright mate"),
+    ("the jervis what time do you close", "what time do you close"),
+    ("hey jarvis hey", ""),
+    ("what time do you close", "what time do you close"),
+    ("what does jarvis mean", "what does jarvis mean"),  # not a leading echo
+])
+def test_the_wake_phrase_echo_is_stripped_from_the_start(heard: str, question: str) -> None:
+    from vitad.dialogue.text import strip_leading_words
+
+    assert strip_leading_words(heard, ["hey", "jarvis"]) == question

@@ -61,6 +61,9 @@ class Answer:
         return self.intent == "report_problem"
 
 
+_DIGITS = re.compile(r"\b\d{1,3}\b")
+
+
 class Dialogue:
     def __init__(self, intents: IntentsFile, shop: Shop, min_score: float,
                  session_timeout_s: float = 90.0, max_sessions: int = 16,
@@ -74,6 +77,9 @@ class Dialogue:
         self._slots = SlotExtractor(intents, shop)
         self._matcher = IntentMatcher(intents, mask=self._slots.mask)
         self.sessions = SessionStore(session_timeout_s, max_sessions)
+        # The shortest word of each number ("seven" for 7) for digits a recognizer wrote.
+        self._number_words = {n: w for w, n in sorted(intents.numbers.items(),
+                                                      key=lambda kv: -len(kv[0]))}
         try:
             self._base_vars = self._shop_variables()
         except TemplateError as exc:  # the only template rendered before check_templates
@@ -85,6 +91,13 @@ class Dialogue:
         self._no = sorted({normalize(w, tok) for w in intents.no_words} - {""}, key=len,
                           reverse=True)
         self.check_templates()
+
+    def _digits_as_words(self, text: str) -> str:
+        """"dryer 7" (Whisper writes digits) reads like "dryer seven", the way the intents
+        file's examples and keywords are written; numbers the file does not name stay."""
+        if self.intents.tokenize != "words" or not any(c.isdigit() for c in text):
+            return text
+        return _DIGITS.sub(lambda m: self._number_words.get(int(m.group()), m.group()), text)
 
     def reply_for(self, intent: str) -> str:
         """The plain reply of an intent (e.g. "contact" when a report could not be saved)."""
@@ -112,6 +125,7 @@ class Dialogue:
     def respond(self, text: str, session_key: str = "kiosk", now: float = 0.0) -> Answer:
         session = self.sessions.get(session_key, now)
         session.updated = now
+        text = self._digits_as_words(text)
         query = normalize(text, self.intents.tokenize)
         if not query or self._is_hallucination(query):
             session.pending_intent = None

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rapidfuzz import fuzz
+
 _CJK = re.compile(r"([\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff])")
 _PUNCT = re.compile(r"[^\w\s']+")
 
@@ -18,10 +20,27 @@ def normalize(text: str, tokenize: str = "words") -> str:
     return " ".join(text.split())
 
 
+# How far into a transcript the wake phrase's echo may reach, and how alike a word must be
+# to a wake word to count as its mishearing ("jarvis's", "jervis" for "jarvis").
+WAKE_ECHO_MAX_TOKENS = 3
+WAKE_ECHO_SIMILARITY = 70.0
+
+
 def strip_leading_words(text: str, words: list[str]) -> str:
-    """Drop wake-phrase words ('hey jarvis') that the pre-roll let into the transcript."""
+    """Drop the wake phrase ('hey jarvis') that the pre-roll let into the transcript.
+
+    Recognizers hear the phrase's tail as junk ("and jarvis how much…", "day jarvis…"): when
+    one of the first few words is a wake word or close to one, it and everything before it
+    go. Only the start is touched, so "is jarvis a good name" later in a question stays.
+    """
     tokens = text.split()
     drop = {w.lower() for w in words}
+    cut = 0
+    for i, token in enumerate(tokens[:WAKE_ECHO_MAX_TOKENS]):
+        if token in drop or (len(token) >= 4 and any(
+                len(w) >= 4 and fuzz.ratio(token, w) >= WAKE_ECHO_SIMILARITY for w in drop)):
+            cut = i + 1
+    tokens = tokens[cut:]
     while tokens and tokens[0] in drop:
         tokens.pop(0)
     return " ".join(tokens)
