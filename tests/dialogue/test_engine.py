@@ -287,7 +287,7 @@ def test_templates_are_checked_even_for_a_shop_without_machines(
     make_dialogue: MakeDialogue, shipped_config: Config, en_intents: IntentsFile,
 ) -> None:
     bare = shipped_config.shop.model_copy(update={"machines": []})
-    with pytest.raises(TemplateError, match="shop.machines: no machines"):  # "Our prices: ."
+    with pytest.raises(TemplateError, match=r"shop\.machines: no machines"):  # "Our prices: ."
         make_dialogue(shop=bare)
     with pytest.raises(TemplateError) as err:  # every problem at once, not just the first
         make_dialogue(shop=bare, intents=_with_reply(en_intents, "prices", "reply_machine",

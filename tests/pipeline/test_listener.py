@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from tests.fakes import LOUD, FakeRecognizer, FakeVad, FakeWake
+from tests.fakes import LOUD, FakeRecognizer, FakeStream, FakeVad, FakeWake
 from vitad import events as ev
 from vitad.audio.wavfile import chunks_from_array
 from vitad.config.schema import ListenSettings, WakeSettings

@@ -170,7 +170,7 @@ def test_a_garbage_wake_model_is_a_config_problem_that_falls_back(live: Path,
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"this is not a protobuf" * 100)
     live.write_text(with_wake_model(live.read_text(), garbage))
-    with pytest.raises(ConfigError, match="wake.models"):
+    with pytest.raises(ConfigError, match=r"wake\.models"):
         prepare_engines(load_config(live))
     loaded = load_or_last_good(live, prepare=prepare_engines)
     assert loaded.fallback and loaded.config.wake.models == ["hey_jarvis"]

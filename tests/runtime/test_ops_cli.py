@@ -182,7 +182,7 @@ def test_reports_into_a_closed_pipe_is_quiet(tmp_path):
 def test_health_without_permission_says_so(served):
     _, server = served
     if os.geteuid() == 0:
-        pytest.skip("root may connect to any socket; CI runs this again unprivileged (.ci/unprivileged)")
+        pytest.skip("root may connect to any socket; CI runs this unprivileged too")
     os.chmod(server.path, 0)
     res = vitad("health", "--socket", str(server.path))
     assert res.returncode == 4
