@@ -110,19 +110,10 @@ def fetch_model(spec: ModelSpec, models_dir: Path, force: bool = False,
     final = models_dir / spec.name
     if final.is_dir() and not force:
         return final
-    try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".fetch-", dir=models_dir))
-    except OSError as exc:
-        raise FetchError(f"cannot write to {models_dir}: {exc.strerror}") from None
+    work = _work_dir(models_dir)
     try:
         archive_path = work / "model.zip"
-        sha = _download(spec.url, archive_path, timeout)
-        size = archive_path.stat().st_size
-        if spec.size is not None and size != spec.size:
-            raise FetchError(f"{spec.url}: got {size} bytes, expected {spec.size}")
-        if sha != spec.sha256:
-            raise FetchError(f"{spec.url}: sha256 {sha} does not match the pinned {spec.sha256}")
+        _download_pinned(spec.url, archive_path, spec.sha256, spec.size, timeout)
         unpacked = work / "unpacked"
         try:
             with zipfile.ZipFile(archive_path) as archive:
@@ -135,10 +126,7 @@ def fetch_model(spec: ModelSpec, models_dir: Path, force: bool = False,
             if len(entries) != 1:
                 raise FetchError(f"{spec.url}: expected one model folder in the archive")
             source = entries[0]
-        if final.exists():
-            shutil.rmtree(final)
-        source.rename(final)
-        return final
+        return _install(source, final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -153,25 +141,41 @@ def fetch_files(spec: FileSetSpec, models_dir: Path, force: bool = False,
     final = models_dir / spec.name
     if final.is_dir() and not force:
         return final
-    try:
-        models_dir.mkdir(parents=True, exist_ok=True)
-        work = Path(tempfile.mkdtemp(prefix=".fetch-", dir=models_dir))
-    except OSError as exc:
-        raise FetchError(f"cannot write to {models_dir}: {exc.strerror}") from None
+    work = _work_dir(models_dir)
     try:
         folder = work / spec.name
         folder.mkdir()
         for item in spec.files:
-            url = f"{spec.base_url}/{item.name}"
-            sha = _download(url, folder / item.name, timeout)
-            size = (folder / item.name).stat().st_size
-            if size != item.size:
-                raise FetchError(f"{url}: got {size} bytes, expected {item.size}")
-            if sha != item.sha256:
-                raise FetchError(f"{url}: sha256 {sha} does not match the pinned {item.sha256}")
-        if final.exists():
-            shutil.rmtree(final)
-        folder.rename(final)
-        return final
+            _download_pinned(f"{spec.base_url}/{item.name}", folder / item.name, item.sha256,
+                             item.size, timeout)
+        return _install(folder, final)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _work_dir(models_dir: Path) -> Path:
+    """A private temp folder beside the models (same filesystem: the install is a rename)."""
+    try:
+        models_dir.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=".fetch-", dir=models_dir))
+    except OSError as exc:
+        raise FetchError(f"cannot write to {models_dir}: {exc.strerror}") from None
+
+
+def _download_pinned(url: str, dest: Path, sha256: str, size: int | None,
+                     timeout: float) -> None:
+    """Download ``url`` to ``dest`` and refuse it unless size and sha256 match the pins."""
+    sha = _download(url, dest, timeout)
+    got = dest.stat().st_size
+    if size is not None and got != size:
+        raise FetchError(f"{url}: got {got} bytes, expected {size}")
+    if sha != sha256:
+        raise FetchError(f"{url}: sha256 {sha} does not match the pinned {sha256}")
+
+
+def _install(source: Path, final: Path) -> Path:
+    """Put a complete, checked model folder in place (replacing an older one)."""
+    if final.exists():
+        shutil.rmtree(final)
+    source.rename(final)
+    return final

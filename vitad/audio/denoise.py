@@ -24,6 +24,7 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -109,7 +110,7 @@ class WebRtcDenoiser:
         return _to_int16(self._delay.push_pop(produced, len(samples)))
 
 
-class _Resampled48k:
+class _Resampled48k(ABC):
     """Shared plumbing for engines that run on 480-sample (10 ms) frames at 48 kHz."""
 
     name = "48k"
@@ -130,11 +131,13 @@ class _Resampled48k:
         self._up = self._soxr.ResampleStream(RATE, 48000, 1, dtype="float32")
         self._down = self._soxr.ResampleStream(48000, RATE, 1, dtype="float32")
 
-    def _frame(self, frame: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _frame(self, frame: np.ndarray) -> np.ndarray:
+        """Denoise one 10 ms frame at 48 kHz."""
 
-    def _reset_engine(self) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @abstractmethod
+    def _reset_engine(self) -> None:
+        """Start the engine's state over (a new turn)."""
 
     def reset(self) -> None:
         self._reset_engine()
