@@ -38,7 +38,7 @@ from vitad.asr.whisper_engine import (
 )
 from vitad.audio.format import INTERNAL_RATE, resample
 from vitad.config.loader import load_config
-from vitad.demo import laundromat_noise
+from vitad.demo import at_snr, laundromat_noise
 
 # Written for this bench (not the intents' examples, not bench/corpus paraphrases).
 QUESTIONS = [
@@ -65,13 +65,6 @@ def wer(refs: list[str], hyps: list[str]) -> float:
     errors = sum(Levenshtein.distance(words(r), words(h)) for r, h in zip(refs, hyps, strict=True))
     return errors / sum(len(words(r)) for r in refs)
 
-
-def with_snr(clean: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    voiced = clean[np.abs(clean) > 300].astype(np.float64)
-    speech_rms = float(np.sqrt(np.mean(voiced**2))) if len(voiced) else 1000.0
-    noise = laundromat_noise(len(clean), 1.0, seed).astype(np.float64)
-    noise *= speech_rms / float(np.sqrt(np.mean(noise**2))) / 10 ** (snr_db / 20)
-    return np.clip(clean + noise, -32768, 32767).astype(np.int16)
 
 
 def noise_clips(seed: int = 11) -> dict[str, np.ndarray]:
@@ -175,7 +168,7 @@ def main() -> None:
     questions = QUESTIONS[: args.clips]
     clean = [say(q) for q in questions]
     sets = {"clean": clean,
-            "10 dB": [with_snr(c, 10.0, seed=i) for i, c in enumerate(clean)]}
+            "10 dB": [at_snr(c, 10.0, seed=i) for i, c in enumerate(clean)]}
     print(f"{len(questions)} Piper clips, mean {np.mean([len(c) for c in clean]) / 16000:.1f} s"
           f" (incl. 0.9 s padding); {os.cpu_count()} cores, load average"
           f" {os.getloadavg()[0]:.1f} (others' work skews wall times)\n")

@@ -43,7 +43,7 @@ from vitad.asr.correction import DomainCorrector, choose
 from vitad.asr.sphinx_engine import SphinxRecognizer
 from vitad.audio.format import INTERNAL_RATE, resample
 from vitad.config.loader import load_config
-from vitad.demo import laundromat_noise
+from vitad.demo import at_snr
 from vitad.dialogue.domain import build_domain
 from vitad.dialogue.text import normalize, strip_leading_words
 from vitad.pipeline.engines import build_dialogue
@@ -103,13 +103,6 @@ class Clip:
     audio: np.ndarray
     prime: str = ""  # said (as text) in the same session first: the clip is a follow-up
 
-
-def with_snr(clean: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    voiced = clean[np.abs(clean) > 300].astype(np.float64)
-    speech_rms = float(np.sqrt(np.mean(voiced**2))) if len(voiced) else 1000.0
-    noise = laundromat_noise(len(clean), 1.0, seed).astype(np.float64)
-    noise *= speech_rms / float(np.sqrt(np.mean(noise**2))) / 10 ** (snr_db / 20)
-    return np.clip(clean + noise, -32768, 32767).astype(np.int16)
 
 
 def _with_margin(corrector: DomainCorrector, margin: float, raw: str, dom: str) -> str:
@@ -174,7 +167,7 @@ def main() -> None:
         lead = [tail, np.zeros(int(0.15 * INTERNAL_RATE), np.int16)] if i % 3 == 2 else []
         clean = np.concatenate([pad, *lead, say(text), pad, pad])
         clips.append(Clip(text, intent, number, SNRS[i % 3], bool(lead),
-                          with_snr(clean, SNRS[i % 3], seed=i), prime))
+                          at_snr(clean, SNRS[i % 3], seed=i), prime))
 
     rec = SphinxRecognizer()
     start = time.perf_counter()

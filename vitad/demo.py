@@ -36,6 +36,16 @@ def laundromat_noise(n: int, level: float, seed: int = 7) -> np.ndarray:
     return (level * (noise + hum)).astype(np.float32)
 
 
+def at_snr(clean: np.ndarray, snr_db: float, seed: int = 7) -> np.ndarray:
+    """``clean`` int16 speech with :func:`laundromat_noise` mixed in at ``snr_db`` (speech
+    level measured on its voiced samples, so leading silence does not skew it)."""
+    voiced = clean[np.abs(clean) > 300].astype(np.float64)
+    speech_rms = float(np.sqrt(np.mean(voiced**2))) if len(voiced) else 1000.0
+    noise = laundromat_noise(len(clean), 1.0, seed).astype(np.float64)
+    noise *= speech_rms / float(np.sqrt(np.mean(noise**2))) / 10 ** (snr_db / 20)
+    return np.clip(clean + noise, -32768, 32767).astype(np.int16)
+
+
 def build_conversation(tts: PiperTts, script: list[tuple[str, float, str, float]],
                        noise_level: float = 90.0, lead_in_s: float = 1.0) -> np.ndarray:
     """16 kHz int16 audio of a customer talking to the box, with machine noise under it."""

@@ -10,7 +10,7 @@ from vitad.asr.correction import CorrectingRecognizer, DomainCorrector, apply_do
 from vitad.asr.sphinx_engine import SphinxRecognizer
 from vitad.config.loader import load_config, shipped_config_dir
 from vitad.config.schema import AsrSettings, Config, Machine, Shop
-from vitad.demo import laundromat_noise
+from vitad.demo import at_snr
 from vitad.dialogue.domain import Domain, domain_sentences
 from vitad.dialogue.intents import load_intents
 from vitad.pipeline.engines import build_dialogue
@@ -109,12 +109,6 @@ def test_reload_rewraps_instead_of_nesting(domain: Domain) -> None:
     assert off is sphinx and not sphinx.domain_pass
 
 
-def _at_snr(clean: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
-    voiced = clean[np.abs(clean) > 300].astype(np.float64)
-    noise = laundromat_noise(len(clean), 1.0, seed).astype(np.float64)
-    noise *= np.sqrt(np.mean(voiced**2)) / np.sqrt(np.mean(noise**2)) / 10 ** (snr_db / 20)
-    return np.clip(clean + noise, -32768, 32767).astype(np.int16)
-
 
 def _decode(recognizer, audio: np.ndarray):  # type: ignore[no-untyped-def]
     stream = recognizer.start()
@@ -129,7 +123,7 @@ def test_pocketsphinx_in_noise_reaches_the_intent_with_the_domain(
     dialogue = build_dialogue(shipped)
     settings = AsrSettings(engine="pocketsphinx")
     recognizer = apply_domain(SphinxRecognizer(), domain, settings)
-    audio = _at_snr(np.concatenate([silence(0.3), speech("dryer seven is not heating"),
+    audio = at_snr(np.concatenate([silence(0.3), speech("dryer seven is not heating"),
                                     silence(0.6)]), 15.0, seed=1)
     stream, text = _decode(recognizer, audio)
     answer = dialogue.respond(text, session_key="with-domain")
@@ -147,7 +141,7 @@ def test_pocketsphinx_in_noise_reaches_the_intent_with_the_domain(
 def test_pocketsphinx_out_of_domain_question_is_not_forced_into_the_domain(
         speech, domain: Domain) -> None:
     recognizer = apply_domain(SphinxRecognizer(), domain, AsrSettings(engine="pocketsphinx"))
-    audio = _at_snr(np.concatenate([silence(0.3), speech("what is the weather tomorrow"),
+    audio = at_snr(np.concatenate([silence(0.3), speech("what is the weather tomorrow"),
                                     silence(0.6)]), 15.0, seed=24)
     stream, text = _decode(recognizer, audio)
     assert text == stream.raw_text and not stream.corrected

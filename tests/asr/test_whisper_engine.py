@@ -25,7 +25,7 @@ from vitad.asr.whisper_engine import (
     resolve_model_dir,
 )
 from vitad.config.schema import AsrSettings
-from vitad.demo import laundromat_noise
+from vitad.demo import at_snr, laundromat_noise
 from vitad.pipeline.errors import AsrFailure
 
 VOCABULARY = ["how much is the big washer", "big washer", "dryer", "dryers", "washer",
@@ -47,12 +47,6 @@ def transcribe(rec: WhisperRecognizer, audio: np.ndarray) -> tuple[str, object]:
     return stream.finish(), stream
 
 
-def snr(clean: np.ndarray, db: float, seed: int = 3) -> np.ndarray:
-    voiced = clean[np.abs(clean) > 300].astype(np.float64)
-    noise = laundromat_noise(len(clean), 1.0, seed).astype(np.float64)
-    noise *= np.sqrt(np.mean(voiced**2)) / np.sqrt(np.mean(noise**2)) / 10 ** (db / 20)
-    return np.clip(clean + noise, -32768, 32767).astype(np.int16)
-
 
 def test_piper_question_is_transcribed(whisper: WhisperRecognizer, speech) -> None:
     audio = np.concatenate([silence(0.3), speech("how much is the big washer"), silence(0.6)])
@@ -62,8 +56,8 @@ def test_piper_question_is_transcribed(whisper: WhisperRecognizer, speech) -> No
 
 
 def test_question_in_machine_noise_at_10_db(whisper: WhisperRecognizer, speech) -> None:
-    audio = snr(np.concatenate([silence(0.3), speech("what time do you close"), silence(0.6)]),
-                10.0)
+    audio = at_snr(np.concatenate([silence(0.3), speech("what time do you close"), silence(0.6)]),
+                   10.0, seed=3)
     text, stream = transcribe(whisper, audio)
     assert fuzz.ratio(text, "what time do you close") >= 85, text
     assert stream.confidence > 0  # type: ignore[attr-defined]
@@ -73,7 +67,7 @@ def test_short_replies_are_not_mistaken_for_hallucinations(whisper: WhisperRecog
                                                             speech) -> None:
     """"yes", "thank you" are also classic hallucinations, but customers say them."""
     for reply in ("yes", "thank you", "bye"):
-        audio = snr(np.concatenate([silence(0.3), speech(reply), silence(0.6)]), 10.0)
+        audio = at_snr(np.concatenate([silence(0.3), speech(reply), silence(0.6)]), 10.0, seed=3)
         text, _ = transcribe(whisper, audio)
         assert text == reply, (reply, text)
 
