@@ -48,6 +48,17 @@ def write_config(tmp_path: Path, **sections: dict) -> Path:
     return path
 
 
+def with_wake_model(config_text: str, model: Path) -> str:
+    """The same config with ``[wake] models = [model]``."""
+    import tomllib
+
+    import tomli_w
+
+    data = tomllib.loads(config_text)
+    data["wake"]["models"] = [str(model)]
+    return tomli_w.dumps(data)
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return validate_config(config_dict(tmp_path), "test", shipped_config_dir())

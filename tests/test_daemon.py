@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import silence, with_noise, write_config
+from tests.conftest import silence, with_noise, with_wake_model, write_config
 from vitad.audio.format import INTERNAL_RATE
 from vitad.audio.wavfile import read_wav, write_wav
 
@@ -422,13 +422,3 @@ def test_a_reload_that_cannot_load_its_models_changes_nothing(tmp_path: Path, no
     finally:
         assert stop(proc) == 0
 
-
-def with_wake_model(config_text: str, model: Path) -> str:
-    """The same config with ``[wake] models = [model]``."""
-    import tomllib
-
-    import tomli_w
-
-    data = tomllib.loads(config_text)
-    data["wake"]["models"] = [str(model)]
-    return tomli_w.dumps(data)

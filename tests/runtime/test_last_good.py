@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
-from tests.test_daemon import with_wake_model
+from tests.conftest import with_wake_model, write_config
 from vitad.config.loader import ConfigError, load_config, shipped_config_dir
 from vitad.dialogue.intents import IntentsError
 from vitad.pipeline.engines import build_dialogue
