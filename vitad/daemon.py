@@ -481,8 +481,9 @@ class Daemon:
         if pending is None:
             return
         config, engines, input_changed = pending
-        self.pipeline.use(config, engines)  # the next turn: new prices, intents, models
-        engines.wake.restart_clock()
+        # The next turn: new prices, intents, models. The stream goes on (same clock), so a
+        # kept wake detector keeps its state: a wake word being said right now still fires.
+        self.pipeline.use(config, engines)
         if input_changed and self._mic_ok:
             self._mic_lost("input device changed by reload")
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from vitad import events as ev
 from vitad.asr.base import Recognizer
@@ -43,6 +43,12 @@ class Engines:
     dialogue: Dialogue
     degraded: list[ev.Degraded] = field(default_factory=list)
     load_s: dict[str, float] = field(default_factory=dict)
+    domain: Domain | None = None  # the sentences the recognizer was given
+
+    @property
+    def asr_degraded(self) -> bool:
+        """The recognizer is a fallback or lacks its second pass (a reload retries it)."""
+        return any(d.component == "asr" and d.active for d in self.degraded)
 
 
 def build_dialogue(config: Config) -> Dialogue:
@@ -60,8 +66,10 @@ def load_engines(config: Config, cache_dir: Path | None = None,
     """Load everything; ``progress(stage)`` is called before each slow load (the daemon
     sends EXTEND_TIMEOUT_USEC there, so systemd waits for a slow SD card).
 
-    ``reuse=(old_config, old_engines)`` (a reload) keeps the wake models, the VAD and the
-    voice whose settings did not change instead of loading a second copy. ``strict_tts``
+    ``reuse=(old_config, old_engines)`` (a reload) keeps the wake models, the VAD, the
+    recognizer and the voice whose settings did not change instead of loading a second copy.
+    Keeping them also keeps their state: a reload while a customer says the wake word or a
+    question hears it exactly as without the reload. ``strict_tts``
     raises when the voice cannot load (a reload must not swap to a config whose voice is
     broken); otherwise a broken voice is the degraded "captions only" mode.
     """
@@ -88,14 +96,14 @@ def load_engines(config: Config, cache_dir: Path | None = None,
         wake = timed("wake", lambda: WakeDetector(config.wake, config.base_dir))
         self_check = timed("self_check", lambda: SelfVoiceCheck(config.wake, config.base_dir))
     vad = old.vad if old is not None else timed("vad", SileroVad)
-    choice = timed("asr", lambda: build_recognizer(config.asr, config.base_dir))
-    if choice.fallback:
-        degraded.append(ev.Degraded(0.0, "asr", "asr_fallback", True, choice.reason))
     # The shop's domain sentences restrict/correct the recognizer ([asr] domain).
     domain = build_domain(config, dialogue)
-    recognizer = apply_domain(choice.recognizer, domain, config.asr)
-    recognizer = timed("asr_second_pass",
-                       lambda: _with_second_pass(recognizer, domain, config, degraded))
+    if (old is not None and old_config is not None and old_config.asr == config.asr
+            and old_config.base_dir == config.base_dir and old.domain == domain
+            and not old.asr_degraded):
+        recognizer = old.recognizer  # a new price or voice: same sentences, same recognizer
+    else:
+        recognizer = _load_recognizer(config, domain, degraded, timed)
     tts: PiperTts | None
     try:
         if same_tts and old is not None:
@@ -108,7 +116,22 @@ def load_engines(config: Config, cache_dir: Path | None = None,
         log.error("tts: %s; replies will be captions only", exc.message)
         degraded.append(ev.Degraded(0.0, "tts", "captions_only", True, exc.message))
         tts = None
-    return Engines(wake, self_check, vad, recognizer, tts, dialogue, degraded, timings)
+    return Engines(wake, self_check, vad, recognizer, tts, dialogue, degraded, timings, domain)
+
+
+class _Timed(Protocol):
+    def __call__(self, name: str, fn: Callable[[], T]) -> T: ...
+
+
+def _load_recognizer(config: Config, domain: Domain, degraded: list[ev.Degraded],
+                     timed: _Timed) -> Recognizer:
+    """The configured engine (or its fallback), given the domain, with its second pass."""
+    choice = timed("asr", lambda: build_recognizer(config.asr, config.base_dir))
+    if choice.fallback:
+        degraded.append(ev.Degraded(0.0, "asr", "asr_fallback", True, choice.reason))
+    recognizer = apply_domain(choice.recognizer, domain, config.asr)
+    return timed("asr_second_pass",
+                 lambda: _with_second_pass(recognizer, domain, config, degraded))
 
 
 def _with_second_pass(primary: Recognizer, domain: Domain, config: Config,
