@@ -34,13 +34,13 @@ import psutil
 from vitad import events as ev
 from vitad.audio.format import INTERNAL_RATE, AudioChunk, resample
 from vitad.config.loader import ConfigError, load_config, shipped_config_dir, validate_config
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 from vitad.demo import laundromat_noise
+from vitad.errors import TtsFailure
 from vitad.pipeline.assembly import assemble
 from vitad.pipeline.engines import build_dialogue, load_engines
-from vitad.pipeline.errors import TtsFailure
 from vitad.pipeline.speakers import LiveSpeaker
 from vitad.runtime.records import RecordStore
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
 QUESTIONS = [
     "What time do you close?", "How much is the big washer?", "Do you take credit cards?",

@@ -25,7 +25,7 @@ from vitad.config.loader import ConfigError, load_config
 from vitad.config.schema import Config
 from vitad.dialogue.intents import IntentsError
 from vitad.dialogue.templates import TemplateError
-from vitad.pipeline.errors import StageFailure
+from vitad.errors import StageFailure
 from vitad.runtime.logsetup import setup_logging
 from vitad.runtime.ops_cli import add_config_option
 

@@ -15,7 +15,7 @@ from vitad.asr.vosk_engine import (
     has_dynamic_graph,
     lexicon_hits,
 )
-from vitad.pipeline.errors import AsrFailure
+from vitad.errors import AsrFailure
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from vitad.asr.whisper_engine import (
 )
 from vitad.config.schema import AsrSettings
 from vitad.demo import at_snr, laundromat_noise
-from vitad.pipeline.errors import AsrFailure
+from vitad.errors import AsrFailure
 
 VOCABULARY = ["how much is the big washer", "big washer", "dryer", "dryers", "washer",
               "what time do you close", "hours", "price", "detergent", "dryer seven is broken"]

@@ -24,7 +24,7 @@ from vitad.audio.wavfile import chunks_from_array
 from vitad.config.schema import ListenSettings, WakeSettings
 from vitad.demo import laundromat_noise
 from vitad.dialogue.text import normalize
-from vitad.pipeline.errors import AudioFailure
+from vitad.errors import AudioFailure
 from vitad.pipeline.listener import Listener
 
 ENGINES = ["webrtc", "rnnoise", "deepfilternet"]

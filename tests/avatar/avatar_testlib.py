@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vitad.avatar.settings import AvatarSettings
 from vitad.avatar.state import AvatarState
+from vitad.config.avatar_settings import AvatarSettings
 
 SIZES = [(1920, 1080), (1280, 720), (800, 480)]
 

@@ -8,7 +8,7 @@ from avatar_testlib import SIZES, luminance, pixels, region
 
 from vitad.avatar.renderer.art import hex_rgb
 from vitad.avatar.screenshot import STATES, preview_state
-from vitad.avatar.settings import AvatarSettings, AvatarTheme
+from vitad.config.avatar_settings import AvatarSettings, AvatarTheme
 from vitad.config.schema import Config
 
 

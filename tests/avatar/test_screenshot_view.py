@@ -13,8 +13,8 @@ import pytest
 
 from vitad.avatar import screenshot_cli
 from vitad.avatar.screenshot import render_screenshot
-from vitad.avatar.settings import AvatarSettings
 from vitad.avatar.view import AvatarView
+from vitad.config.avatar_settings import AvatarSettings
 from vitad.config.schema import Config
 from vitad.events import Listening, MouthLevel, SpeakingSentence, Transcript
 

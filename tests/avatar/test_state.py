@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from avatar_testlib import new_state
 
-from vitad.avatar.settings import AvatarSettings
 from vitad.avatar.state import AvatarState, in_quiet_hours
+from vitad.config.avatar_settings import AvatarSettings
 from vitad.events import (
     AudioOutEnd,
     AudioOutStart,

@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import silence, with_noise
 from vitad.audio.wavfile import chunks_from_array
 from vitad.config.schema import WakeSettings
-from vitad.pipeline.errors import WakeFailure
+from vitad.errors import WakeFailure
 from vitad.pipeline.wake import SelfVoiceCheck, WakeDetector
 
 

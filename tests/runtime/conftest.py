@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from vitad.runtime.settings import RuntimeSettings
+from vitad.config.runtime_settings import RuntimeSettings
 
 
 @pytest.fixture

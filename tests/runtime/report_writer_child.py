@@ -13,8 +13,8 @@ import threading
 import time
 from pathlib import Path
 
+from vitad.config.runtime_settings import RuntimeSettings
 from vitad.runtime.records import Interaction, RecordStore
-from vitad.runtime.settings import RuntimeSettings
 
 
 def main() -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from vitad.config.runtime_settings import RuntimeSettings
 from vitad.events import Degraded, TurnEnd, Wake
 from vitad.runtime.appliance import ApplianceRuntime
 from vitad.runtime.health import query_health
-from vitad.runtime.settings import RuntimeSettings
 
 
 class Clock:

@@ -6,8 +6,8 @@ import os
 import threading
 import time
 
+from vitad.config.runtime_settings import RuntimeSettings
 from vitad.runtime.guard import ResourceGuard, Usage, cleanup_temp
-from vitad.runtime.settings import RuntimeSettings
 
 
 class Clock:

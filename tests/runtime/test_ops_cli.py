@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from vitad.config.runtime_settings import RuntimeSettings
 from vitad.runtime.health import HealthModel, HealthServer
 from vitad.runtime.records import DB_NAME, Interaction, RecordStore
-from vitad.runtime.settings import RuntimeSettings
 
 
 def vitad(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 from vitad.events import Degraded, StageError, Transcript, TurnEnd, Wake
 from vitad.runtime import records
 from vitad.runtime.records import (
@@ -25,7 +26,6 @@ from vitad.runtime.records import (
     RecordReader,
     RecordStore,
 )
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
 CHILD = Path(__file__).with_name("report_writer_child.py")
 DAY = 86400.0

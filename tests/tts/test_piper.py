@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from vitad.config.schema import TtsSettings
-from vitad.pipeline.errors import TtsFailure
+from vitad.errors import TtsFailure
 from vitad.tts.piper_engine import PiperTts
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vitad.asr.base import Recognizer
 from vitad.config.schema import AsrSettings
-from vitad.pipeline.errors import AsrFailure
+from vitad.errors import AsrFailure
 
 log = logging.getLogger(__name__)
 

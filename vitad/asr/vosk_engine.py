@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from vitad.pipeline.errors import AsrFailure
+from vitad.errors import AsrFailure
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from vitad.pipeline.errors import AsrFailure
+from vitad.errors import AsrFailure
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from datetime import time as dtime
 from pathlib import Path
 
 from vitad.avatar.cards import wake_phrase_from_config
-from vitad.avatar.settings import AvatarSettings
 from vitad.avatar.state import AvatarState
+from vitad.config.avatar_settings import AvatarSettings
 from vitad.config.schema import Config
 from vitad.events import (
     AudioOutEnd,

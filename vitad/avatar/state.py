@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import time as dtime
 
-from vitad.avatar.settings import AvatarSettings
+from vitad.config.avatar_settings import AvatarSettings
 from vitad.events import (
     AudioOutEnd,
     AudioOutStart,

@@ -14,8 +14,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
-from vitad.avatar.settings import AvatarSettings
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
+from vitad.config.avatar_settings import AvatarSettings
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 
 
 class Section(BaseModel):

@@ -24,8 +24,8 @@ from vitad.config.schema import Config
 from vitad.dialogue.domain import Domain, build_domain
 from vitad.dialogue.engine import Dialogue
 from vitad.dialogue.intents import load_intents
+from vitad.errors import AsrFailure, StageFailure, TtsFailure
 from vitad.pipeline.endpoint import SileroVad
-from vitad.pipeline.errors import AsrFailure, StageFailure, TtsFailure
 from vitad.pipeline.wake import SelfVoiceCheck, WakeDetector
 from vitad.tts.piper_engine import PiperTts
 

@@ -21,8 +21,8 @@ from vitad.audio.denoise import Denoiser, DenoiserUnavailable, make_denoiser
 from vitad.audio.format import AudioChunk
 from vitad.config.schema import ListenSettings, WakeSettings
 from vitad.dialogue.text import normalize, strip_leading_words
+from vitad.errors import AudioFailure
 from vitad.pipeline.endpoint import VAD_FRAME, Endpoint, Endpointer, SpeechProbability
-from vitad.pipeline.errors import AudioFailure
 from vitad.pipeline.wake import Detection, WakeDetector
 
 log = logging.getLogger(__name__)

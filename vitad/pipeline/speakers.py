@@ -22,7 +22,7 @@ import numpy as np
 from vitad import events as ev
 from vitad.audio.format import INTERNAL_RATE, mouth_level, resample
 from vitad.bounded import Backoff, put_drop_oldest
-from vitad.pipeline.errors import TtsFailure
+from vitad.errors import TtsFailure
 from vitad.pipeline.listener import Utterance
 from vitad.tts.piper_engine import PiperTts
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from vitad.config.schema import WakeSettings
-from vitad.pipeline.errors import WakeFailure
+from vitad.errors import WakeFailure
 
 log = logging.getLogger(__name__)
 

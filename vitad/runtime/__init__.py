@@ -2,7 +2,6 @@
 
 Modules (each usable on its own; :mod:`vitad.runtime.appliance` wires them together):
 
-* :mod:`~vitad.runtime.settings` — ``[runtime]``/``[privacy]`` config sections.
 * :mod:`~vitad.runtime.notify` — sd_notify and the progress-based watchdog supervisor.
 * :mod:`~vitad.runtime.records` — SQLite interactions/problem reports/counters.
 * :mod:`~vitad.runtime.health` — health model, unix-socket server and client.

@@ -23,12 +23,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 from vitad.runtime.guard import ResourceGuard, cleanup_temp
 from vitad.runtime.health import HealthModel, HealthServer
 from vitad.runtime.metrics import Metrics
 from vitad.runtime.notify import Notifier, WatchdogSupervisor
 from vitad.runtime.records import RecordStore
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
 log = logging.getLogger(__name__)
 

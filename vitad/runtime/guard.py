@@ -27,7 +27,7 @@ from pathlib import Path
 
 import psutil
 
-from vitad.runtime.settings import RuntimeSettings
+from vitad.config.runtime_settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 

@@ -30,11 +30,11 @@ from vitad.config.loader import (
     resolve,
     validate_config,
 )
+from vitad.config.runtime_settings import RuntimeSettings
 from vitad.config.schema import Config
 from vitad.dialogue.intents import MAX_INTENTS_BYTES, IntentsError
 from vitad.dialogue.templates import TemplateError
 from vitad.fileio import UnusableFile, read_regular_file, real_parent, write_atomic
-from vitad.runtime.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 

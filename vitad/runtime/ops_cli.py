@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from vitad.config.loader import ConfigError, load_config
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 from vitad.runtime.health import (
     EXIT_DOWN,
     EXIT_NO_PERMISSION,
@@ -36,7 +37,6 @@ from vitad.runtime.health import (
     ask_health,
     exit_code,
 )
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
 
 EXIT_ERROR = 1
 

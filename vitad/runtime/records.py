@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from vitad import events as ev
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from vitad.config.schema import TtsSettings
+from vitad.errors import TtsFailure
 from vitad.fileio import read_regular_file
-from vitad.pipeline.errors import TtsFailure
 from vitad.tts.cache import AudioCache
 from vitad.tts.sentences import split_sentences
 

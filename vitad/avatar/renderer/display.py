@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pygame
 
-from vitad.avatar.settings import AvatarSettings
+from vitad.config.avatar_settings import AvatarSettings
 
 log = logging.getLogger(__name__)
 

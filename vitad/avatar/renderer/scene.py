@@ -37,8 +37,8 @@ from vitad.avatar.renderer.art import (
     mix,
 )
 from vitad.avatar.renderer.text import FontBook, TextCache
-from vitad.avatar.settings import AvatarSettings
 from vitad.avatar.state import AvatarState
+from vitad.config.avatar_settings import AvatarSettings
 from vitad.config.schema import Config
 
 EXPRESSION = {

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from vitad.runtime.settings import PrivacySettings, RuntimeSettings
+from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 
 
 def test_defaults_match_the_unit_file():
