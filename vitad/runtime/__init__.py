@@ -3,7 +3,9 @@
 Modules (each usable on its own; :mod:`vitad.runtime.appliance` wires them together):
 
 * :mod:`~vitad.runtime.notify` — sd_notify and the progress-based watchdog supervisor.
-* :mod:`~vitad.runtime.records` — SQLite interactions/problem reports/counters.
+* :mod:`~vitad.runtime.records` — SQLite interactions/problem reports/counters (a package:
+  ``schema`` file/migrations, ``reader`` queries, ``rows`` + ``connection`` writes,
+  ``writer`` the queue and writer thread).
 * :mod:`~vitad.runtime.health` — health model, unix-socket server and client.
 * :mod:`~vitad.runtime.metrics` — Prometheus textfile metrics from events.
 * :mod:`~vitad.runtime.guard` — resource ceilings -> planned restart; temp cleanup.

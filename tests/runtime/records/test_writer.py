@@ -1,4 +1,4 @@
-"""RecordStore on real SQLite files: schema, corruption, durability, kill -9, disk full."""
+"""RecordStore's writer on real SQLite files: durability, queueing, kill -9, disk full."""
 
 from __future__ import annotations
 
@@ -10,114 +10,14 @@ import sqlite3
 import subprocess
 import sys
 import time
-from contextlib import closing
 from pathlib import Path
 
-import pytest
-
+from tests.runtime.records.conftest import DAY, sql
 from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
 from vitad.events import Degraded, StageError, Transcript, TurnEnd, Wake
-from vitad.runtime import records
-from vitad.runtime.records import (
-    DB_NAME,
-    MIGRATIONS,
-    SCHEMA_VERSION,
-    Interaction,
-    RecordReader,
-    RecordStore,
-)
+from vitad.runtime.records import DB_NAME, Interaction, RecordReader, RecordStore, connection
 
 CHILD = Path(__file__).with_name("report_writer_child.py")
-DAY = 86400.0
-
-
-def _sql(db: Path, query: str, *args) -> list[tuple]:
-    with closing(sqlite3.connect(db)) as conn:
-        return conn.execute(query, args).fetchall()
-
-
-@pytest.fixture
-def store(runtime):
-    s = RecordStore(runtime)
-    s.start()
-    yield s
-    s.close()
-
-
-def test_fresh_db_has_current_schema(store, runtime):
-    db = runtime.state_dir / DB_NAME
-    assert store.health() == ("ok", None)
-    assert _sql(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert _sql(db, "PRAGMA journal_mode") == [("wal",)]
-    tables = {r[0] for r in _sql(db, "SELECT name FROM sqlite_master WHERE type='table'")}
-    assert {"interactions", "problem_reports", "daily_counters"} <= tables
-
-
-def test_migrates_old_schema_keeping_rows(runtime):
-    runtime.state_dir.mkdir(parents=True)
-    db = runtime.state_dir / DB_NAME
-    with closing(sqlite3.connect(db)) as conn:
-        for stmt in MIGRATIONS[0]:
-            conn.execute(stmt)
-        conn.execute("INSERT INTO problem_reports (time, text) VALUES (1.0, 'old report')")
-        conn.execute("PRAGMA user_version=1")
-        conn.commit()
-    s = RecordStore(runtime)
-    try:
-        assert _sql(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-        [report] = s.list_reports()
-        assert report["text"] == "old report"
-        assert report["turn_id"] is None  # column added by migration 2
-    finally:
-        s.close()
-
-
-def test_newer_schema_is_used_not_rejected(runtime, caplog):
-    runtime.state_dir.mkdir(parents=True)
-    db = runtime.state_dir / DB_NAME
-    RecordStore(runtime).close()
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 5}")
-    with caplog.at_level(logging.WARNING):
-        s = RecordStore(runtime)
-    assert s.health()[0] == "ok"
-    assert "newer than this vitad" in caplog.text
-    s.close()
-
-
-@pytest.mark.parametrize("damage", ["not_sqlite", "damaged_pages"])
-def test_corrupt_db_is_moved_aside_and_replaced(runtime, caplog, damage):
-    runtime.state_dir.mkdir(parents=True)
-    db = runtime.state_dir / DB_NAME
-    if damage == "not_sqlite":
-        db.write_bytes(b"this is not a database\n" * 500)
-    else:
-        s = RecordStore(runtime)
-        s.start()
-        for i in range(300):
-            s.record_interaction(Interaction(time.time(), "answered", intent=f"i{i}"))
-        assert s.flush()
-        s.close()
-        with closing(sqlite3.connect(db)) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        data = bytearray(db.read_bytes())
-        assert len(data) > 3 * 4096
-        data[4096 + 100 : 3 * 4096] = os.urandom(3 * 4096 - 4096 - 100)
-        db.write_bytes(bytes(data))
-    original = db.read_bytes()
-    with caplog.at_level(logging.ERROR):
-        s = RecordStore(runtime)
-    try:
-        assert s.moved_aside is not None
-        assert s.moved_aside.name.startswith("vitad.db.corrupt-")
-        assert s.moved_aside.read_bytes() == original
-        lines = [r for r in caplog.records if "moved it to" in r.getMessage()]
-        assert len(lines) == 1
-        s.start()
-        assert s.add_report("dryer", 2, "drum not turning") == 1
-        assert _sql(db, "PRAGMA integrity_check") == [("ok",)]
-    finally:
-        s.close()
 
 
 def test_unusable_state_dir_never_raises(tmp_path):
@@ -142,7 +42,7 @@ def test_report_is_committed_with_synchronous_full(store, runtime):
     store._conn.set_trace_callback(None)
     assert rid is not None
     # Visible to an independent connection as soon as add_report returned.
-    rows = _sql(
+    rows = sql(
         runtime.state_dir / DB_NAME,
         "SELECT machine_number, text, turn_id FROM problem_reports WHERE id=?",
         rid,
@@ -169,7 +69,7 @@ def test_drop_oldest_when_queue_full(tmp_path):
     assert s.dropped == 15
     s.start()
     assert s.flush()
-    lat = [r[0] for r in _sql(tmp_path / DB_NAME, "SELECT latency_s FROM interactions ORDER BY id")]
+    lat = [r[0] for r in sql(tmp_path / DB_NAME, "SELECT latency_s FROM interactions ORDER BY id")]
     assert lat == [float(i) for i in range(15, 25)]
     s.close()
 
@@ -196,60 +96,17 @@ def test_events_counters_and_privacy(tmp_path):
         s.on_event(TurnEnd(t=6, turn_id="t1", outcome="answered", intent="hours", latency_s=0.7))
         assert s.flush()
         db = rt.state_dir / DB_NAME
-        counters = dict(_sql(db, "SELECT name, count FROM daily_counters"))
+        counters = dict(sql(db, "SELECT name, count FROM daily_counters"))
         assert counters == {
             "wakes": 2,
             "barge_ins": 1,
             "errors.asr": 1,
             "degraded.mic_unavailable": 1,
         }
-        rows = _sql(db, "SELECT turn_id, intent, outcome, latency_s, transcript FROM interactions")
+        rows = sql(db, "SELECT turn_id, intent, outcome, latency_s, transcript FROM interactions")
         expected = "when do you close" if keep else None
         assert rows == [("t1", "hours", "answered", 0.7, expected)]
         s.close()
-
-
-def test_stats_and_ack(tmp_path):
-    now = time.time()
-    s = RecordStore(RuntimeSettings(state_dir=tmp_path), clock=lambda: now)
-    s.start()
-    rows = [  # (days ago, outcome, intent, latency)
-        (0, "answered", "hours", 0.5),
-        (0, "answered", "hours", 0.9),
-        (0, "error", None, None),
-        (0, "answered", "prices", 1.3),
-        (3, "fallback", None, 2.0),
-        (3, "answered", "prices", 0.6),
-        (3, "answered", "prices", 0.8),
-        (10, "answered", "hours", 9.0),  # outside the 7-day window
-    ]
-    for ago, outcome, intent, lat in rows:
-        s.record_interaction(Interaction(now - ago * DAY, outcome, intent=intent, latency_s=lat))
-    s.incr("wakes", 5, now=now)
-    s.incr("wakes", 2, now=now - 3 * DAY)
-    r1 = s.add_report("washer", 3, "door stuck")
-    r2 = s.add_report("dryer", None, "no heat")
-    assert s.flush()
-    st = s.stats(now)
-    assert st["today"]["turns"] == 4
-    assert st["today"]["failures"] == 1
-    assert st["today"]["median_latency_s"] == pytest.approx(0.9)
-    assert st["today"]["top_intents"] == [["hours", 2], ["prices", 1]]
-    assert st["today"]["counters"] == {"wakes": 5}
-    week = st["last_7_days"]
-    assert week["turns"] == 7
-    assert week["outcomes"] == {"answered": 5, "error": 1, "fallback": 1}
-    assert week["top_intents"] == [["prices", 3], ["hours", 2]]
-    assert week["median_latency_s"] == pytest.approx((0.8 + 0.9) / 2)
-    assert week["counters"] == {"wakes": 7}
-    assert st["unacked_reports"] == 2
-
-    assert s.ack_report(r1) is True
-    assert s.ack_report(r1) is False  # already acknowledged
-    assert s.ack_report(9999) is False
-    assert [r["id"] for r in s.list_reports()] == [r2]
-    assert [r["id"] for r in s.list_reports(unacked_only=False)] == [r1, r2]
-    s.close()
 
 
 def test_retention_pruning(tmp_path):
@@ -270,14 +127,14 @@ def test_retention_pruning(tmp_path):
     counts = s.prune(now)
     assert counts == {"interactions": 1, "transcripts": 1, "counters": 1, "reports": 1}
     db = tmp_path / DB_NAME
-    assert _sql(db, "SELECT transcript FROM interactions ORDER BY time") == [(None,), ("said 1",)]
+    assert sql(db, "SELECT transcript FROM interactions ORDER BY time") == [(None,), ("said 1",)]
     assert {r["id"] for r in s.list_reports(unacked_only=False)} == {old_open, recent_acked}
     s.close()
 
     # Privacy switched off later: every stored transcript goes at the next prune.
     s = RecordStore(rt, PrivacySettings(store_transcripts=False), clock=lambda: now)
     assert s.prune(now)["transcripts"] == 1
-    assert _sql(db, "SELECT COUNT(*) FROM interactions WHERE transcript IS NOT NULL") == [(0,)]
+    assert sql(db, "SELECT COUNT(*) FROM interactions WHERE transcript IS NOT NULL") == [(0,)]
     s.close()
 
 
@@ -288,7 +145,7 @@ def test_writer_prunes_on_its_own(tmp_path):
     s.record_interaction(Interaction(now, "answered"))
     s.start()  # first wakeup writes the batch, then prunes (due at start, then hourly)
     assert s.flush()
-    assert _sql(tmp_path / DB_NAME, "SELECT COUNT(*) FROM interactions") == [(1,)]
+    assert sql(tmp_path / DB_NAME, "SELECT COUNT(*) FROM interactions") == [(1,)]
     s.close()
 
 
@@ -312,8 +169,8 @@ def test_kill_9_during_report_burst_loses_no_acknowledged_report(tmp_path):
         assert proc.returncode == -signal.SIGKILL
         acked |= {int(line) for line in out.split()}
         db = tmp_path / DB_NAME
-        assert _sql(db, "PRAGMA integrity_check") == [("ok",)]
-        stored = {r[0] for r in _sql(db, "SELECT id FROM problem_reports")}
+        assert sql(db, "PRAGMA integrity_check") == [("ok",)]
+        stored = {r[0] for r in sql(db, "SELECT id FROM problem_reports")}
         missing = acked - stored
         assert not missing, f"acknowledged but lost: {sorted(missing)[:10]}"
     assert len(acked) > 100  # the test really exercised the path
@@ -379,14 +236,14 @@ def test_disk_full_is_survived(tiny_tmpfs, caplog):
     assert s.flush()
     assert s.health() == ("ok", error)
     db = rt.state_dir / DB_NAME
-    assert _sql(db, "PRAGMA integrity_check") == [("ok",)]
+    assert sql(db, "PRAGMA integrity_check") == [("ok",)]
     assert {r["id"] for r in s.list_reports()} == {first, second, *stored_while_full}
-    assert _sql(db, "SELECT COUNT(*) FROM interactions WHERE intent='after'") == [(1,)]
+    assert sql(db, "SELECT COUNT(*) FROM interactions WHERE intent='after'") == [(1,)]
     s.close()
 
 
 def test_open_on_full_disk_runs_failed_then_recovers(tiny_tmpfs, monkeypatch):
-    monkeypatch.setattr(records, "REOPEN_EVERY_S", 0.1)
+    monkeypatch.setattr(connection, "REOPEN_EVERY_S", 0.1)
     filler = tiny_tmpfs / "filler"
     _fill(filler)
     s = RecordStore(RuntimeSettings(state_dir=tiny_tmpfs / "state"), beat_interval_s=0.05)
@@ -425,64 +282,13 @@ def test_corruption_at_run_time_moves_db_aside(runtime, caplog):
         time.sleep(0.05)
     assert rid == 1  # a fresh database
     assert s.moved_aside is not None and s.moved_aside.exists()
-    assert _sql(db, "PRAGMA integrity_check") == [("ok",)]
+    assert sql(db, "PRAGMA integrity_check") == [("ok",)]
     assert "became corrupt" in caplog.text
     s.close()
 
 
-def test_reports_survive_a_corrupt_db_with_their_ids(runtime):
-    runtime.state_dir.mkdir(parents=True)
-    db = runtime.state_dir / DB_NAME
-    s = RecordStore(runtime)
-    s.start()
-    ids = [s.add_report("dryer", n, f"dryer {n} not heating") for n in (1, 2, 3)]
-    assert ids == [1, 2, 3] and s.ack_report(2)
-    for i in range(300):  # interactions fill the pages after the reports table
-        s.record_interaction(Interaction(time.time(), "answered", intent=f"i{i}"))
-    assert s.flush()
-    s.close()
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        reports_page = conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name='problem_reports'").fetchone()[0]
-        damaged = conn.execute(
-            "SELECT rootpage FROM sqlite_master WHERE name='interactions'").fetchone()[0]
-    assert damaged != reports_page
-    data = bytearray(db.read_bytes())
-    start = (damaged - 1) * 4096
-    data[start : start + 4096] = os.urandom(4096)
-    db.write_bytes(bytes(data))
-
-    s = RecordStore(runtime)
-    try:
-        assert s.moved_aside is not None and s.recovered_reports == 3
-        unacked = s.list_reports()
-        assert [(r["id"], r["text"]) for r in unacked] == [
-            (1, "dryer 1 not heating"), (3, "dryer 3 not heating")]
-        state, why = s.health()
-        assert state == "degraded" and "3 problem report(s) recovered" in (why or "")
-        s.start()
-        assert s.add_report("washer", 4, "door stuck") == 4  # ids continue, never reused
-    finally:
-        s.close()
-
-
-def test_db_and_wal_are_private_whatever_the_umask(runtime):
-    old = os.umask(0o022)
-    try:
-        s = RecordStore(runtime)
-        s.start()
-        assert s.add_report("washer", 1, "leaking") == 1
-        db = runtime.state_dir / DB_NAME
-        for path in (db, Path(f"{db}-wal")):
-            assert path.stat().st_mode & 0o777 == 0o640, path
-        s.close()
-    finally:
-        os.umask(old)
-
-
 def test_health_clears_after_disk_full_without_waiting_for_traffic(tiny_tmpfs, monkeypatch):
-    monkeypatch.setattr(records, "DISK_PROBE_EVERY_S", 0.2)
+    monkeypatch.setattr(connection, "DISK_PROBE_EVERY_S", 0.2)
     rt = RuntimeSettings(state_dir=tiny_tmpfs / "state", db_queue_max=10_000)
     filler = tiny_tmpfs / "filler"
     filler.touch()

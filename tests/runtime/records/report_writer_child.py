@@ -1,4 +1,4 @@
-"""Child process for test_records.py's kill -9 test (not a test module).
+"""Child process for test_writer.py's kill -9 test (not a test module).
 
 Writes a burst of problem reports (plus background interaction noise) and prints each report
 id on stdout once ``add_report`` has returned it, i.e. once the daemon would have told the
