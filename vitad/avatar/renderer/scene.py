@@ -7,6 +7,10 @@ redrawn (background restore + blits of cached sprites/text) only when its signat
 and only the changed rectangles are handed to the display. A frame where nothing changed
 costs a few comparisons and draws nothing. Anything that changes the layout (size, attract,
 night palette, the slow burn-in orbit) triggers one full redraw.
+
+This module owns the layout, the background, the character (face, mouth, cues) and that
+bookkeeping; the text regions have their own painters, each a ``content(state)`` signature
+plus ``paint(surface, rect, ...)``: captions.py, cards.py (attract panel) and statusbar.py.
 """
 
 from __future__ import annotations
@@ -18,24 +22,18 @@ from dataclasses import dataclass
 import pygame
 import pygame.gfxdraw
 
-from vitad.avatar.cards import (
-    ERROR_TEXT,
-    SPEAKER_UNAVAILABLE_TEXT,
-    Card,
-    build_cards,
-    invite_text,
-    mic_unavailable_text,
-)
+from vitad.avatar.cards import Card, build_cards, invite_text, mic_unavailable_text
 from vitad.avatar.renderer.art import (
-    RGB,
     Palette,
     Sprites,
     build_glow,
     build_gradient,
-    build_icon_mic,
     build_round_rect,
     mix,
 )
+from vitad.avatar.renderer.captions import CaptionContent, CaptionPainter
+from vitad.avatar.renderer.cards import CardPainter
+from vitad.avatar.renderer.statusbar import StatusBarPainter, StatusContent
 from vitad.avatar.renderer.text import FontBook, TextCache
 from vitad.avatar.state import AvatarState
 from vitad.config.avatar_settings import AvatarSettings
@@ -153,14 +151,10 @@ class Renderer:
         self.config = config
         self.settings = config.avatar
         self.wake_phrase = wake_phrase
-        self.fonts = FontBook(self.settings.caption_font, self.settings.cjk_font)
-        self.text = TextCache(self.fonts)
-        self.cards: list[Card] = build_cards(config, wake_phrase)
+        self._build_painters()
         self._sprites: dict[tuple[int, bool], Sprites] = {}
         self._backgrounds: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._parts: dict[tuple, pygame.Surface] = {}
-        self._card_surfaces: dict[tuple, pygame.Surface] = {}
-        self._icons: dict[tuple, pygame.Surface] = {}
         self.layout: Layout | None = None
         self._bg: pygame.Surface | None = None
         self._sigs: dict[str, object] = {}
@@ -179,15 +173,21 @@ class Renderer:
         self.settings = config.avatar
         if wake_phrase:
             self.wake_phrase = wake_phrase
-        self.fonts = FontBook(self.settings.caption_font, self.settings.cjk_font)
-        self.text = TextCache(self.fonts)
-        self.cards = build_cards(config, self.wake_phrase)
+        self._build_painters()
         self._sprites.clear()
         self._backgrounds.clear()
         self._parts.clear()
-        self._card_surfaces.clear()
-        self._icons.clear()
         self.invalidate()
+
+    def _build_painters(self) -> None:
+        """Fonts, text cache and the caption, card and status-bar painters for this config."""
+        self.fonts = FontBook(self.settings.caption_font, self.settings.cjk_font)
+        self.text = TextCache(self.fonts)
+        invite = invite_text(self.wake_phrase)
+        self.cards: list[Card] = build_cards(self.config, self.wake_phrase)
+        self.captions = CaptionPainter(self.text, invite, mic_unavailable_text(self.config))
+        self.card_painter = CardPainter(self.text, self.cards, invite)
+        self.status_bar = StatusBarPainter(self.text)
 
     def invalidate(self) -> None:
         """Force a full redraw on the next frame."""
@@ -261,13 +261,6 @@ class Renderer:
             bg = bg.convert()
         self._backgrounds[key] = bg
         return bg
-
-    def _icon(self, d: int, color: RGB, crossed: bool) -> pygame.Surface:
-        key = (d, color, crossed)
-        icon = self._icons.get(key)
-        if icon is None:
-            icon = self._icons[key] = build_icon_mic(d, color, crossed)
-        return icon
 
     # ------------------------------------------------------------------ frame
     def draw(self, state: AvatarState) -> list[pygame.Rect]:
@@ -418,183 +411,40 @@ class Renderer:
 
     # ------------------------------------------------------------------ top bar
     def _top_sig(self, state: AvatarState) -> tuple:
-        return (state.captions_only, state.asr_fallback, state.error_active)
+        return self.status_bar.content(state)
 
     def _draw_top(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect:
-        captions_only, asr_fallback, error = sig
         rect = lay.topbar_rect
         self._restore(rect)
-        h = rect.h
-        d = max(16, round(0.56 * h))
-        if asr_fallback:
-            icon = self._icon(d, pal.warning, crossed=False)
-            self.target.blit(
-                icon, icon.get_rect(midright=(rect.right - round(0.3 * h), rect.centery))
-            )
-        note = ERROR_TEXT if error else SPEAKER_UNAVAILABLE_TEXT if captions_only else ""
-        if note:
-            px = max(14, round(lay.caption_px * 0.6))
-            width = rect.w - 2 * (d + round(0.6 * h)) - (d + 8)
-            lines = self.text.block(note, px, pal.warning, width, 1)
-            if lines:
-                line = lines[0]
-                total = line.get_width() + (d + 8 if captions_only else 0)
-                x = rect.centerx - total // 2
-                if captions_only and not error:
-                    icon = self._icon(d, pal.warning, crossed=True)
-                    self.target.blit(icon, icon.get_rect(midleft=(x, rect.centery)))
-                    x += d + 8
-                self.target.blit(line, line.get_rect(midleft=(x, rect.centery)))
+        assert isinstance(sig, StatusContent)
+        self.status_bar.paint(self.target, rect, sig, pal, lay.caption_px)
         return rect
 
     # ------------------------------------------------------------------ captions
     def _caption_sig(self, state: AvatarState, lay: Layout) -> tuple:
         if lay.caption_rect is None:
             return ("none",)
-        mode = state.mode
-        hint = ""
-        if not state.user_text and not state.avatar_text:
-            if mode == "degraded":
-                hint = "banner"
-            elif mode in ("idle", "night"):
-                hint = "invite"
-            elif mode == "listening":
-                hint = "listening"
-        return (
-            state.user_text,
-            state.user_final,
-            state.avatar_text,
-            hint,
-            mic_unavailable_text(self.config) if hint == "banner" else "",
-        )
+        return self.captions.content(state)
 
     def _draw_captions(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect | None:
         rect = lay.caption_rect
-        if rect is None:
+        if rect is None or not isinstance(sig, CaptionContent):
             return None
         self._restore(rect)
-        user_text, _final, avatar_text, hint, banner = sig
-        px = lay.caption_px
-        pad_x = max(12, round(0.035 * rect.w))
-        pad_y = max(8, round(0.08 * rect.h))
-        width = rect.w - 2 * pad_x
-        avail = rect.h - 2 * pad_y
-        blocks: list[list[pygame.Surface]] = []
-        user_px = round(px * 0.8)
-        gap = round(0.25 * px)  # between the customer's words and the avatar's
-        line_gap = round(0.08 * px)
-        if hint == "banner":
-            blocks.append(self.text.block(banner, px, pal.warning, width, 3))
-        elif hint == "invite":
-            blocks.append(
-                self.text.block(
-                    invite_text(self.wake_phrase),
-                    user_px,
-                    mix(pal.caption_user, pal.caption_panel, 0.25),
-                    width,
-                    2,
-                )
-            )
-        elif hint == "listening":
-            blocks.append(self.text.block("Listening\u2026", user_px, pal.caption_user, width, 1))
-        else:
-            user_lh = self.text.line_height(user_px, user_text) + line_gap
-            av_lh = self.text.line_height(px, avatar_text) + line_gap
-            if user_text:
-                max_user = max(1, avail // user_lh) if not avatar_text else 1
-                blocks.append(
-                    self.text.block(
-                        user_text,
-                        user_px,
-                        pal.caption_user,
-                        width,
-                        min(max_user, 4),
-                        keep_end=not avatar_text,
-                    )
-                )
-            if avatar_text:
-                used = sum(s.get_height() + line_gap for b in blocks for s in b)
-                max_av = max(1, (avail - used - (gap if used else 0)) // av_lh)
-                blocks.append(self.text.block(avatar_text, px, pal.caption_text, width, max_av))
-        lines = [(s, i) for i, b in enumerate(blocks) for s in b]
-        centre_x = rect.left + rect.w // 2
-        total = sum(s.get_height() + line_gap for s, _ in lines) + gap * max(0, len(blocks) - 1)
-        y = rect.top + pad_y + max(0, (avail - total) // 2)
-        prev_block = 0
-        self.target.set_clip(rect)
-        for s, block_i in lines:
-            if block_i != prev_block:
-                y += gap
-                prev_block = block_i
-            self.target.blit(s, (centre_x - s.get_width() // 2, y))
-            y += s.get_height() + line_gap
-        self.target.set_clip(None)
+        self.captions.paint(self.target, rect, sig, pal, lay.caption_px)
         return rect
 
     # ------------------------------------------------------------------ attract cards
     def _panel_sig(self, state: AvatarState, lay: Layout) -> tuple:
-        if lay.panel_rect is None or not self.cards:
+        index = self.card_painter.card_index(state)
+        if lay.panel_rect is None or index is None:
             return ("none",)
-        return ("card", state.attract_card % len(self.cards))
+        return ("card", index)
 
     def _draw_panel(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect | None:
         rect = lay.panel_rect
         if rect is None or sig[0] != "card":
             return None
         self._restore(rect)
-        card = self._card_surface(sig[1], rect.size, pal, lay.caption_px)
-        self.target.blit(card, rect.topleft)
+        self.card_painter.paint(self.target, rect, sig[1], pal, lay.caption_px)
         return rect
-
-    def _card_surface(
-        self, index: int, size: tuple[int, int], pal: Palette, px: int
-    ) -> pygame.Surface:
-        key = (index, size, pal)
-        surf = self._card_surfaces.get(key)
-        if surf is not None:
-            return surf
-        if len(self._card_surfaces) > 2 * len(self.cards):
-            self._card_surfaces.clear()
-        card = self.cards[index]
-        w, h = size
-        pad = max(10, round(0.07 * w))
-        width = w - 2 * pad
-        invite = invite_text(self.wake_phrase)
-        footer = "" if invite in card.lines else invite
-        scale = 1.0
-        while True:  # shrink until it fits (once per card change, cached)
-            tpx, bpx, fpx = (
-                round(px * 1.1 * scale),
-                round(px * 0.85 * scale),
-                round(px * 0.62 * scale),
-            )
-            title = self.text.block(card.title, tpx, pal.accent, width, 2)
-            body = [self.text.block(line, bpx, pal.caption_text, width, 3) for line in card.lines]
-            foot = self.text.block(footer, fpx, pal.caption_user, width, 2) if footer else []
-            heights = (
-                sum(s.get_height() for s in title)
-                + round(0.4 * bpx)
-                + sum(s.get_height() + round(0.2 * bpx) for b in body for s in b)
-                + (round(0.5 * fpx) + sum(s.get_height() for s in foot) if foot else 0)
-            )
-            if heights <= h - 2 * pad or scale < 0.45:
-                break
-            scale *= 0.88
-        surf = pygame.Surface(size, pygame.SRCALPHA)
-        surf.fill((0, 0, 0, 0))
-        y = pad + max(0, (h - 2 * pad - heights) // 2)
-        for s in title:
-            surf.blit(s, (pad, y))
-            y += s.get_height()
-        y += round(0.4 * bpx)
-        for b in body:
-            for s in b:
-                surf.blit(s, (pad, y))
-                y += s.get_height() + round(0.2 * bpx)
-        if foot:
-            y += round(0.5 * fpx)
-            for s in foot:
-                surf.blit(s, (pad, y))
-                y += s.get_height()
-        self._card_surfaces[key] = surf
-        return surf
