@@ -4,7 +4,7 @@ Uses the accuracy corpus (``bench/corpus/generate.py``): every utterance clip th
 wake phrase, split dev/test (choose on dev, report test), and the 30-minute stream of babble
 and machine noise with customers talking but no wake word. Prints numbers, not a test.
 
-Usage: python bench/wake_threshold.py [--thresholds 0.5,0.4,0.3,0.2]
+Usage: python bench/wake_threshold.py [--thresholds 0.5,0.4,0.3,0.2] [--noise-suppression 2]
 """
 
 from __future__ import annotations
@@ -46,15 +46,20 @@ def false_wakes(peaks: np.ndarray, threshold: float) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--thresholds", default="0.5,0.4,0.3,0.25,0.2")
+    parser.add_argument("--noise-suppression", type=int, default=0, choices=range(5),
+                        help="[wake] noise_suppression: webrtc level 1-4 in front of the "
+                        "wake model (0 = off)")
     args = parser.parse_args()
     manifest = json.loads((CORPUS / "manifest.json").read_text())
-    detector = WakeDetector(WakeSettings(threshold=0.01, refractory_s=0.0))
+    detector = WakeDetector(WakeSettings(threshold=0.01, refractory_s=0.0,
+                                         noise_suppression=args.noise_suppression))
     clips = [c for c in manifest["clips"] if c["type"] == "utterance" and c["wake"]]
     best = {c["id"]: chunk_peaks(detector, read_wav_internal(CORPUS / c["file"])).max()
             for c in clips}
     stream = chunk_peaks(detector, read_wav_internal(CORPUS / manifest["stream"]["file"]))
     hours = manifest["stream"]["duration_s"] / 3600
-    print(f"{len(clips)} clips with the wake phrase; {hours * 60:.0f} min of babble + machines")
+    print(f"{len(clips)} clips with the wake phrase; {hours * 60:.0f} min of babble + machines; "
+          f"noise suppression {args.noise_suppression or 'off'}")
     for threshold in (float(t) for t in args.thresholds.split(",")):
         recall: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for c in clips:

@@ -93,7 +93,7 @@ class WakeSettings(Section):
 
 
 class ListenSettings(Section):
-    preroll_s: Annotated[float, Field(ge=0, le=3)] = 0.6
+    preroll_s: Annotated[float, Field(ge=0, le=3)] = 0.15  # see config/vitad.toml
     hangover_s: Annotated[float, Field(ge=0.1, le=3)] = 0.5
     max_utterance_s: Annotated[float, Field(ge=1, le=60)] = 10.0
     no_speech_timeout_s: Annotated[float, Field(ge=0.5, le=30)] = 5.0
@@ -132,7 +132,7 @@ class DialogueSettings(Section):
     # mean …?"; above both: the answer.
     min_score: Annotated[float, Field(ge=0, le=100)] = 60.0
     confirm_score: Annotated[float, Field(ge=0, le=100)] = 70.0
-    confirm_margin: Annotated[float, Field(ge=0, le=100)] = 15.0
+    confirm_margin: Annotated[float, Field(ge=0, le=100)] = 10.0
     session_timeout_s: Annotated[float, Field(ge=5, le=3600)] = 90.0
     max_sessions: Annotated[int, Field(ge=1, le=10000)] = 16
 
