@@ -62,3 +62,24 @@ def test_main_loop_cycle(fake_systemd, short_dir):
     assert "STOPPING=1" in fake_systemd.drain()
     assert not rt_settings.health_socket.exists()
     assert query_health(rt_settings.health_socket) is None
+
+
+def test_the_daemons_supervisor_health_and_document_are_used_not_replaced(short_dir):
+    from vitad.runtime.health import HealthModel
+    from vitad.runtime.notify import Notifier, WatchdogSupervisor
+
+    notifier = Notifier(socket_path="")
+    supervisor, health = WatchdogSupervisor(notifier), HealthModel()
+    health.set("mic", "degraded", "unplugged")
+    settings = RuntimeSettings(state_dir=short_dir / "state", cache_dir=short_dir / "cache",
+                               health_socket=short_dir / "health.sock")
+    rt = ApplianceRuntime(settings, notifier=notifier, supervisor=supervisor, health=health,
+                          health_doc=lambda: {**health.snapshot(), "events_dropped": 3})
+    rt.start()
+    try:
+        assert rt.supervisor is supervisor and rt.health is health
+        doc = query_health(settings.health_socket)
+        assert doc is not None and doc["events_dropped"] == 3
+        assert doc["components"]["mic"]["state"] == "degraded"
+    finally:
+        rt.stop()

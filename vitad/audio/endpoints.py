@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,6 +21,7 @@ class Source(Protocol):
     queue: queue.Queue[AudioChunk]
     dropped: int
     error: str
+    failed: threading.Event  # set when the stream stopped by itself (device vanished)
 
     def open(self) -> None: ...
 

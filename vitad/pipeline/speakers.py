@@ -181,6 +181,7 @@ class LiveSpeaker:
         self._thread = threading.Thread(target=self._run, name="speaker", daemon=True)
         self._stopped = threading.Event()
         self._next_voice: list[PiperTts | None] = []  # a reloaded voice, taken between replies
+        self._next_device = threading.Event()  # a reloaded [audio] output, taken likewise
 
     def start(self) -> None:
         self._thread.start()
@@ -196,18 +197,23 @@ class LiveSpeaker:
         """Speak with ``tts`` from the next reply on (a reload; any thread may call it)."""
         self._next_voice[:] = [tts]
 
+    def use_device(self) -> None:
+        """Reopen the output before the next reply (a reload changed it; any thread)."""
+        self._next_device.set()
+
     def _take_new_voice(self) -> None:
         """Speaker thread: switch voices; a new sample rate reopens the device at that rate."""
-        if not self._next_voice:
-            return
-        tts = self._next_voice.pop()
-        self.tts = tts
-        rate = tts.rate if tts else 22050
-        if rate == self.rate:
-            return
-        self.rate = rate
-        self._reference.clear()
-        if self.sink is not None and self._reopen is not None:
+        reopen = self._next_device.is_set()
+        self._next_device.clear()
+        if self._next_voice:
+            tts = self._next_voice.pop()
+            self.tts = tts
+            rate = tts.rate if tts else 22050
+            if rate != self.rate:
+                self.rate = rate
+                self._reference.clear()
+                reopen = True
+        if reopen and self.sink is not None and self._reopen is not None:
             sink, self.sink = self.sink, None
             with contextlib.suppress(Exception):
                 sink.close()

@@ -46,20 +46,27 @@ class ApplianceRuntime:
         notifier: Notifier | None = None,
         clock: Callable[[], float] = time.monotonic,
         status_line: Callable[[], str] | None = None,
+        supervisor: WatchdogSupervisor | None = None,
+        health: HealthModel | None = None,
+        health_doc: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
+        """``supervisor``/``health``: the daemon's own, when it has loops and components to
+        register before the runtime starts (one of each per process); ``health_doc``: what
+        the health socket serves (default: the health snapshot)."""
         self.runtime = runtime or RuntimeSettings()
         self.privacy = privacy or PrivacySettings()
         self._clock = clock
         self._status_line = status_line
         self.notifier = notifier or Notifier()
-        self.supervisor = WatchdogSupervisor(self.notifier, clock=clock)
-        self.health = HealthModel()
+        self.supervisor = (supervisor if supervisor is not None
+                           else WatchdogSupervisor(self.notifier, clock=clock))
+        self.health = health if health is not None else HealthModel()
         self.metrics = Metrics(clock=clock)
         self.guard = ResourceGuard(self.runtime, clock=clock)
         self.records = RecordStore(
             self.runtime, self.privacy, on_beat=lambda: self.supervisor.beat("records")
         )
-        self.server = HealthServer(self.runtime.health_socket, self.health.snapshot)
+        self.server = HealthServer(self.runtime.health_socket, health_doc or self.health.snapshot)
         self._next_guard = 0.0
         self._next_metrics = 0.0
 
