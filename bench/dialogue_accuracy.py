@@ -96,6 +96,12 @@ def main() -> None:
               f"clarify {100 * counts['clarify'] / n:.1f} % ({counts['clarify']}, "
               f"{confirmable} with the right candidate)  "
               f"missed {100 * counts['missed'] / n:.1f} % ({counts['missed']})")
+        per_intent: dict[str, Counter[str]] = defaultdict(Counter)
+        for item, g, _ in rows:
+            per_intent[item.intent][g] += 1
+        print("  per intent (correct/n, wrong):  " + "  ".join(
+            f"{name} {c['correct']}/{c.total()}" + (f" w{c['wrong']}" if c["wrong"] else "")
+            for name, c in sorted(per_intent.items())))
         misses: dict[str, list[str]] = defaultdict(list)
         for item, g, answer in rows:
             if g != "correct":

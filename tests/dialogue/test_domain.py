@@ -11,11 +11,20 @@ from vitad.dialogue.text import normalize
 def test_every_example_is_a_sentence_first_and_in_file_order(
         en_intents: IntentsFile, shipped_config: Config) -> None:
     domain = domain_sentences(en_intents, shipped_config.shop)
-    examples = list(dict.fromkeys(normalize(e) for spec in en_intents.intents.values()
-                                  for e in spec.examples))
+    examples = list(dict.fromkeys(normalize(e) for name, spec in en_intents.intents.items()
+                                  if name != "fallback" for e in spec.examples))
     assert list(domain.sentences[: len(examples)]) == examples
     assert domain.dropped == 0
     assert domain_sentences(en_intents, shipped_config.shop) == domain  # deterministic
+
+
+def test_off_topic_examples_are_not_domain_sentences(en_intents: IntentsFile,
+                                                     shipped_config: Config) -> None:
+    # The fallback's examples ("tell me a joke") must not pull the recognizers towards them.
+    domain = domain_sentences(en_intents, shipped_config.shop)
+    off_topic = {normalize(e) for e in en_intents.intents["fallback"].examples}
+    assert off_topic and not off_topic & set(domain.sentences)
+    assert "weather" not in domain.words
 
 
 def test_machine_numbers_are_the_shops_real_ones_spoken_as_words(

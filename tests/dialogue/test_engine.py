@@ -71,7 +71,7 @@ def test_a_misheard_machine_name_still_fills_the_machine_slot(dialogue: Dialogue
 def test_off_topic_questions_get_the_fallback(dialogue: Dialogue, question: str) -> None:
     answer = dialogue.respond(question)
     assert answer.intent == "fallback"
-    assert answer.score < dialogue.min_score
+    assert answer.score < dialogue.min_score  # the best shop intent's score
     assert answer.text == "Sorry, could you say that again?"  # once; then the phone number
     again = dialogue.respond(question)
     assert again.intent == "fallback" and again.text.startswith("Sorry, I didn't catch that.")
@@ -256,6 +256,12 @@ def test_vocabulary_holds_the_dialogue_words(dialogue: Dialogue) -> None:
     for phrase in ("what time do you close", "detergent", "washing machine", "seven",
                    "big washer", "tumble dryer"):
         assert phrase in vocab
+
+
+def test_vocabulary_leaves_out_the_off_topic_examples(dialogue: Dialogue) -> None:
+    vocab = dialogue.vocabulary()
+    assert "tell me a joke" not in vocab and "weather" not in vocab
+    assert "tell me a joke" in [e for e in dialogue.intents.intents["fallback"].examples]
 
 
 def _not_answered(answer: Answer) -> bool:

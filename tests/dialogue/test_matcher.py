@@ -28,12 +28,22 @@ def test_an_example_inside_a_longer_question_scores_high() -> None:
     assert similarity("close", "what time do you close") < inside
 
 
-def test_rank_is_sorted_and_excludes_the_fallback(en_intents: IntentsFile) -> None:
+def test_rank_is_sorted_and_ranks_the_off_topic_examples_too(en_intents: IntentsFile) -> None:
     ranked = IntentMatcher(en_intents).rank("how much is the big washer")
     assert ranked[0].intent == "prices" and ranked[0].score == 100
     assert [m.score for m in ranked] == sorted((m.score for m in ranked), reverse=True)
+    # The shipped fallback has off-topic examples: it competes like an intent.
+    assert {m.intent for m in ranked} == set(en_intents.intents)
+    assert IntentMatcher(en_intents).rank("tell me a joke")[0].intent == "fallback"
+
+
+def test_a_fallback_without_examples_is_never_ranked(en_intents: IntentsFile) -> None:
+    intents = en_intents.model_copy(update={"intents": {
+        **en_intents.intents,
+        "fallback": en_intents.intents["fallback"].model_copy(
+            update={"examples": [], "keywords": []})}})
+    ranked = IntentMatcher(intents).rank("tell me a joke")
     assert "fallback" not in {m.intent for m in ranked}
-    assert {m.intent for m in ranked} == set(en_intents.intents) - {"fallback"}
 
 
 def test_rank_of_nothing_is_empty(en_intents: IntentsFile) -> None:

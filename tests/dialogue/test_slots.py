@@ -66,3 +66,21 @@ def test_the_wake_phrase_echo_is_stripped_from_the_start(heard: str, question: s
     from vitad.dialogue.text import strip_leading_words
 
     assert strip_leading_words(heard, ["hey", "jarvis"]) == question
+
+
+@pytest.mark.parametrize("text", [
+    "what's the first step for washing my clothes",  # "first" is no machine number
+    "i put two loads in the washer and it is broken",
+])
+def test_an_uncued_number_far_from_the_machine_word_is_not_its_number(
+        extract, text: str) -> None:  # type: ignore[no-untyped-def]
+    assert extract(text).number is None
+
+
+@pytest.mark.parametrize(("text", "number"), [
+    ("the third dryer is broken", 3), ("the third big washer is broken", 3),
+    ("the washer in the corner number seven", 7),  # cued: any distance
+])
+def test_a_number_near_the_machine_word_or_cued_is_kept(
+        extract, text: str, number: int) -> None:  # type: ignore[no-untyped-def]
+    assert extract(text).number == number

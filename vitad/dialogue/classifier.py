@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,8 +28,12 @@ CHAR_MIN_WORD = 4
 NEAREST_WEIGHT = 0.6  # the rest is the centroid cosine
 
 
-def features(text: str, tokenize: str = "words") -> Counter[str]:
-    """Sparse features of normalized text (already lower-case, space-separated)."""
+def features(text: str, tokenize: str = "words",
+             stem: Callable[[str], str] | None = None) -> Counter[str]:
+    """Sparse features of normalized text (already lower-case, space-separated).
+
+    With ``stem``, each word also counts by its stem ("used", "using" → "use").
+    """
     tokens = text.split()
     feats: Counter[str] = Counter()
     if tokenize == "chars":
@@ -37,6 +42,8 @@ def features(text: str, tokenize: str = "words") -> Counter[str]:
             feats.update(f"c{n}:{joined[i:i + n]}" for i in range(len(joined) - n + 1))
         return feats
     feats.update(f"w:{t}" for t in tokens)
+    if stem is not None:
+        feats.update(f"s:{stem(t)}" for t in tokens)
     feats.update(f"b:{a} {b}" for a, b in itertools.pairwise(tokens))
     for t in tokens:
         if len(t) < CHAR_MIN_WORD:
@@ -50,10 +57,12 @@ def features(text: str, tokenize: str = "words") -> Counter[str]:
 class TfidfClassifier:
     """Nearest-sentence + centroid cosine over TF-IDF features; scores in 0..1 per label."""
 
-    def __init__(self, docs: list[tuple[str, str]], tokenize: str = "words") -> None:
+    def __init__(self, docs: list[tuple[str, str]], tokenize: str = "words",
+                 stem: Callable[[str], str] | None = None) -> None:
         self._tokenize = tokenize
+        self._stem = stem
         self.labels = sorted({label for label, _ in docs})
-        counted = [(label, features(text, tokenize)) for label, text in docs]
+        counted = [(label, features(text, tokenize, stem)) for label, text in docs]
         counted = [(label, f) for label, f in counted if f]
         df: Counter[str] = Counter()
         for _, feats in counted:
@@ -62,32 +71,42 @@ class TfidfClassifier:
         n = len(counted)
         self._idf = np.array([math.log((1 + n) / (1 + df[f])) + 1.0 for f in sorted(df)],
                              dtype=np.float32)
-        self._matrix = np.stack([self._vector(f) for _, f in counted]) if counted else (
-            np.zeros((0, len(self._index)), dtype=np.float32))
         self._doc_label = np.array([self.labels.index(label) for label, _ in counted], dtype=int)
+        # Sentences are stored sparse, by feature (an inverted index: for each feature, the
+        # sentences that have it and their weights): a dense sentences x features matrix of
+        # the shipped file is ~11 MiB and rebuilt on every reload, this is well under 1 MiB.
         centroids = np.zeros((len(self.labels), len(self._index)), dtype=np.float32)
-        for row, label in zip(self._matrix, self._doc_label, strict=True):
-            centroids[label] += row
+        postings: list[list[tuple[int, float]]] = [[] for _ in self._index]
+        for doc, (_, feats) in enumerate(counted):
+            for i, weight in self._weights(feats).items():
+                postings[i].append((doc, weight))
+                centroids[self._doc_label[doc], i] += weight
+        self._indptr = np.cumsum([0] + [len(p) for p in postings])
+        self._docs = np.array([d for p in postings for d, _ in p], dtype=np.int32)
+        self._values = np.array([w for p in postings for _, w in p], dtype=np.float32)
         norms = np.linalg.norm(centroids, axis=1, keepdims=True)
         self._centroids = centroids / np.maximum(norms, 1e-9)
 
-    def _vector(self, feats: Counter[str]) -> np.ndarray:
-        vec = np.zeros(len(self._index), dtype=np.float32)
-        for f, count in feats.items():
-            i = self._index.get(f)
-            if i is not None:
-                vec[i] = (1.0 + math.log(count)) * self._idf[i]
-        norm = float(np.linalg.norm(vec))
-        return vec / norm if norm > 0 else vec
+    def _weights(self, feats: Counter[str]) -> dict[int, float]:
+        """Feature index → L2-normalized TF-IDF weight (features unknown to training drop)."""
+        raw = {i: (1.0 + math.log(count)) * float(self._idf[i])
+               for f, count in feats.items() if (i := self._index.get(f)) is not None}
+        norm = math.sqrt(sum(w * w for w in raw.values()))
+        return {i: w / norm for i, w in raw.items()} if norm > 0 else {}
 
     def scores(self, text: str) -> dict[str, float]:
         """label → 0..1 (0 when the question shares no feature with the label's sentences)."""
-        vec = self._vector(features(text, self._tokenize))
-        if not vec.any() or not len(self._matrix):
+        query = self._weights(features(text, self._tokenize, self._stem))
+        if not query or not len(self._doc_label):
             return {label: 0.0 for label in self.labels}
-        sims = self._matrix @ vec
+        sims = np.zeros(len(self._doc_label), dtype=np.float32)
+        for i, weight in query.items():
+            lo, hi = self._indptr[i], self._indptr[i + 1]
+            sims[self._docs[lo:hi]] += self._values[lo:hi] * weight
         nearest = np.zeros(len(self.labels), dtype=np.float32)
         np.maximum.at(nearest, self._doc_label, sims)
-        central = self._centroids @ vec
+        cols = np.fromiter(query.keys(), dtype=np.int64, count=len(query))
+        central = self._centroids[:, cols] @ np.fromiter(query.values(), dtype=np.float32,
+                                                         count=len(query))
         mixed = NEAREST_WEIGHT * nearest + (1 - NEAREST_WEIGHT) * central
         return {label: float(s) for label, s in zip(self.labels, mixed, strict=True)}

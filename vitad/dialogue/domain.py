@@ -74,7 +74,7 @@ def domain_sentences(intents: IntentsFile, shop: Shop,
     vocab = _Vocabulary(intents, shop)
     examples: list[str] = []
     expansions: list[list[str]] = []
-    for spec in intents.intents.values():
+    for spec in _shop_intents(intents):
         machine_aware = _machine_aware(spec)
         for example in spec.examples:
             text = normalize(example)
@@ -92,11 +92,17 @@ def domain_sentences(intents: IntentsFile, shop: Shop,
                     len(ordered), max_sentences)
         ordered = ordered[:max_sentences]
     words = {tok for s in ordered for tok in normalize(s, intents.tokenize).split()}
-    for spec in intents.intents.values():
+    for spec in _shop_intents(intents):
         for keyword in spec.keywords:
             words.update(normalize(keyword, intents.tokenize).split())
     return Domain(intents.language, intents.tokenize, tuple(ordered), tuple(sorted(words)),
                   vocab.number_tokens, dropped)
+
+
+def _shop_intents(intents: IntentsFile) -> list[IntentSpec]:
+    """Every intent but the fallback: its examples are off-topic questions, which the
+    recognizers must not be pulled towards (out-of-domain speech stays as heard)."""
+    return [spec for name, spec in intents.intents.items() if name != "fallback"]
 
 
 def _machine_aware(spec: IntentSpec) -> bool:

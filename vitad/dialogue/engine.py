@@ -7,9 +7,10 @@ the dialogue only answers when it is sure:
 * ``min_score`` ≤ score, or two intents close → ``clarify``: "Do you mean the price of the
   dryer?"; a "yes" next turn answers it with the slots heard the first time, "no" asks to
   repeat, a new question is handled as usual;
-* below ``min_score`` (or a phrase recognisers invent on noise, "thanks for watching") →
-  ``fallback``: the first time "could you say that again?", the next time in a row the
-  fallback reply with the phone number.
+* below ``min_score`` (or a phrase recognisers invent on noise, "thanks for watching", or
+  a question most like the intents file's off-topic ``fallback`` examples, "can you call me
+  a taxi") → ``fallback``: the first time "could you say that again?", the next time in a
+  row the fallback reply with the phone number.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ FOLLOW_UP_MAX_TOKENS = 5
 FOLLOW_UP_MAX_CHARS = 10
 # Defaults of [dialogue] confirm_score / confirm_margin (see config/vitad.toml).
 CONFIRM_SCORE = 70.0
-CONFIRM_MARGIN = 15.0
+CONFIRM_MARGIN = 10.0
 # "yes the dryer" is a yes; "yes how much are the washers and when do you close" is a question.
 ANSWER_MAX_EXTRA_TOKENS = 4
 HALLUCINATION_SIMILARITY = 90.0
@@ -110,8 +111,9 @@ class Dialogue:
     def vocabulary(self) -> list[str]:
         """Phrases for an ASR grammar: every example, keyword, kind word and machine name."""
         words: list[str] = []
-        for spec in self.intents.intents.values():
-            words += spec.examples + spec.keywords
+        for name, spec in self.intents.intents.items():
+            if name != FALLBACK:  # off-topic questions are not the shop's vocabulary
+                words += spec.examples + spec.keywords
         for kind_words in self.intents.kinds.values():
             words += kind_words
         words += list(self.intents.numbers)
@@ -144,6 +146,9 @@ class Dialogue:
             assert session.last_intent is not None
             return self._answer(session, session.last_intent, FOLLOW_UP_SCORE, slots,
                                 follow_up=True)
+        if best.intent == FALLBACK:  # it sounds like one of the file's off-topic questions
+            shop = next((m for m in ranked if m.intent != FALLBACK), Match(FALLBACK, 0.0))
+            return self._not_understood(session, min(shop.score, best.score))
         if self._sure(ranked):
             return self._answer(session, best.intent, best.score, slots)
         if best.score >= self.min_score:
@@ -157,7 +162,7 @@ class Dialogue:
         if not ranked:
             return False
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        return (ranked[0].score >= self.confirm_score
+        return (not ranked[0].outweighed and ranked[0].score >= self.confirm_score
                 and ranked[0].score - runner_up >= self.confirm_margin)
 
     def _is_follow_up(self, session: Session, text: str, slots: Slots, best: Match) -> bool:

@@ -10,7 +10,15 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+import snowballstemmer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from vitad.config.loader import one_line
 from vitad.fileio import UnusableFile, read_regular_file
@@ -60,6 +68,15 @@ class IntentsFile(BaseModel):
     number_sounds: dict[str, int] = Field(default_factory=dict)
     # Phrases a recogniser invents on noise ("thanks for watching"): never answered.
     hallucinations: list[str] = Field(default_factory=list)
+    # Interchangeable words: head word → its variants ("cost" = ["price", "charge"], "will
+    # not" = ["won't"]). The matcher reads every variant as the head word in examples,
+    # keywords and questions (vitad/dialogue/lexicon.py).
+    synonyms: dict[str, list[str]] = Field(default_factory=dict)
+    # Snowball stemmer language ("english"), so "used" counts as "use"; "" = none.
+    stemmer: str = ""
+    # Function words ("what", "is", "the"): a question needs at least one other word that an
+    # intent knows before that intent may be answered or confirmed. Empty = no such check.
+    stop_words: list[str] = Field(default_factory=list)
     # Weight of the learned classifier against fuzzy matching (0..1); a file with few
     # examples should trust it less.
     learned_weight: float = Field(0.5, ge=0, le=1)
@@ -71,6 +88,25 @@ class IntentsFile(BaseModel):
     # "no" to a confirmation); the second time in a row the fallback (phone number) follows.
     repeat: str = "Sorry, could you say that again?"
     intents: dict[str, IntentSpec]
+
+    @field_validator("stemmer")
+    @classmethod
+    def _known_stemmer(cls, value: str) -> str:
+        if value and value not in snowballstemmer.algorithms():
+            raise ValueError(f"unknown stemmer language {value!r}; expected one of "
+                             f"{', '.join(snowballstemmer.algorithms())} or \"\" (none)")
+        return value
+
+    @model_validator(mode="after")
+    def _synonyms_do_not_chain(self) -> IntentsFile:
+        heads = {" ".join(h.lower().split()): h for h in self.synonyms}
+        for head, words in self.synonyms.items():
+            for word in words:
+                other = heads.get(" ".join(word.lower().split()))
+                if other is not None and other != head:
+                    raise ValueError(f"synonyms.{head}: {word!r} is itself a head word "
+                                     f"(synonyms.{other}); expected each word in one group")
+        return self
 
     @model_validator(mode="after")
     def _required(self) -> IntentsFile:

@@ -25,6 +25,8 @@ KIND_MIN_SIMILARITY = 84.0  # 'dryar', 'washa' — but not 'washed' (83)
 KIND_FUZZY_MIN_CHARS = 5
 # Words that introduce a machine number: "number 7", "machine 3", "no. 5".
 NUMBER_CUES = ("number", "machine", "no", "num", "nr")
+# How many words from the machine word an uncued number may be ("the third big dryer").
+MAX_NUMBER_DISTANCE = 2
 # After "washer ate" / "dryer for" these words make the homophone a verb or preposition.
 OBJECT_WORDS = frozenset((
     "my", "the", "a", "an", "me", "it", "you", "your", "us", "all", "some", "this", "that",
@@ -81,6 +83,14 @@ class SlotExtractor:
                 self._kinds_by_number.setdefault(n, set()).add(m.kind)
         self._all_kind_words = {w for words in self._kinds.values() for phrase in words
                                 for w in phrase.split()}
+        # Machine names and kind words, longest first, as one pattern (mask() runs for every
+        # example at load time).
+        phrases = sorted({a for _, aliases in self._machines for a in aliases if a}
+                         | {w for words in self._kinds.values() for w in words if w}, key=len,
+                         reverse=True)
+        self._mask_pattern = (re.compile(
+            r"(?<!\S)(?:" + "|".join(re.escape(p) for p in phrases) + r")(?!\S)")
+            if phrases else None)
 
     def _norm(self, text: str) -> str:
         return normalize(text, self._tokenize)
@@ -114,13 +124,16 @@ class SlotExtractor:
         query = self._norm(text)
         if self._tokenize == "chars":
             return query
-        phrases = sorted({a for _, aliases in self._machines for a in aliases}
-                         | {w for words in self._kinds.values() for w in words}, key=len,
-                         reverse=True)
-        for phrase in phrases:
-            query = re.sub(rf"(?<!\S){re.escape(phrase)}(?!\S)", "machine", query)
-        numbers = set(self._numbers)
-        return " ".join("num" if (t.isdigit() or t in numbers) else t for t in query.split())
+        if self._mask_pattern is not None:
+            # Repeated, so a name that a replacement completes is masked too ("the big
+            # washing machine" → "the big machine" → "the machine").
+            for _ in range(3):
+                masked = self._mask_pattern.sub("machine", query)
+                if masked == query:
+                    break
+                query = masked
+        return " ".join("num" if (t.isdigit() or t in self._numbers) else t
+                        for t in query.split())
 
     # -- kind -------------------------------------------------------------------------
 
@@ -213,6 +226,12 @@ class SlotExtractor:
                                              or tokens[i + 1] in self._numbers)
             ):
                 values.append((i, self._number_sounds[tok], True))
+        if kind_index >= 0:
+            # With a machine word said, an uncued number far from it is not its number:
+            # "what's the first step for the washer", "i put two loads in the washer".
+            values = [v for v in values if v[2] or min(abs(v[0] - kind_index),
+                                                       abs(v[0] - after_kind))
+                      <= MAX_NUMBER_DISTANCE]
         if not values:
             return None, False
         if kind_index >= 0:
