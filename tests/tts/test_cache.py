@@ -114,3 +114,16 @@ def test_a_fifo_planted_as_an_entry_is_a_miss_and_is_removed(tmp_path: Path) -> 
     assert not (tmp_path / f"{key}.pcm").exists()
     cache.put(key, np.ones(10, np.int16))
     assert cache.get(key) is not None
+
+
+def test_entry_size_marks_an_entry_used_without_counting_a_hit(tmp_path: Path) -> None:
+    cache = AudioCache(tmp_path, max_bytes=10_000)
+    cache.put(key(0), np.ones(100, dtype=np.int16))
+    os.utime(tmp_path / f"{key(0)}.pcm", (1, 1))
+    assert cache.entry_size(key(0)) == 200
+    assert (tmp_path / f"{key(0)}.pcm").stat().st_mtime > 1  # now recently used
+    assert (cache.hits, cache.misses) == (0, 0)  # the preparer's look is not a customer's
+    assert cache.entry_size(key(1)) is None
+    os.symlink(tmp_path / f"{key(0)}.pcm", tmp_path / f"{key(2)}.pcm")
+    assert cache.entry_size(key(2)) is None  # only regular files count, as in get()
+    assert AudioCache(tmp_path / "off", max_bytes=0).entry_size(key(0)) is None

@@ -34,6 +34,7 @@ from vitad.config.schema import Config
 from vitad.daemon.devices import FALLBACK_RATE, Edges, MicSupervisor, SpeakerDevice
 from vitad.daemon.eventlog import EventPump, StatusLine, log_event
 from vitad.daemon.reloader import Reloader
+from vitad.dialogue.replies import all_replies
 from vitad.pipeline.assembly import Pipeline, assemble
 from vitad.pipeline.engines import Engines, prepare_engines
 from vitad.pipeline.speakers import LiveSpeaker
@@ -42,6 +43,7 @@ from vitad.runtime.health import HealthModel
 from vitad.runtime.last_good import UNUSABLE, LoadedConfig, load_or_last_good, save_last_good
 from vitad.runtime.memory import limit_malloc_arenas
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
+from vitad.tts.prepare import Preparer, TurnGate
 
 if TYPE_CHECKING:
     from vitad.avatar.view import AvatarView
@@ -68,6 +70,9 @@ class Daemon:
         self.health = HealthModel()
         self.bus = ev.EventBus()
         self.events = EventPump(self._dispatch)
+        # Answers prepared ahead in the background, never while a turn is live.
+        self.turn_gate = TurnGate()
+        self.preparer = Preparer(self.turn_gate)
         self.status = StatusLine(self.health, self.supervisor, self.notifier,
                                  mic_ok=lambda: self.mic is not None and self.mic.ok,
                                  speaking=lambda: self.speaker is not None
@@ -95,6 +100,7 @@ class Daemon:
         self.notifier.extend_timeout(90)
         self.notifier.status("loading models")
         self.bus.subscribe(self.events.put)
+        self.bus.subscribe(self.turn_gate.on_event)  # on the listener thread, at the wake word
         # The live config counts as usable only when every model it names loaded too: a
         # garbage wake model falls back to the last good copy like a typo does.
         loaded = load_or_last_good(self.config_path, prepare=self._load_engines)
@@ -129,6 +135,13 @@ class Daemon:
         log.info("ready: %s", self.status.line)
         if not loaded.fallback:
             save_last_good(self.config, loaded.path)
+        self._started("preparer", self.preparer.close)
+        self._prepare_answers()
+
+    def _prepare_answers(self) -> None:
+        """Synthesize every answer of the loaded config into the TTS cache (background)."""
+        dialogue = self.engines.dialogue
+        self.preparer.prepare(self.engines.tts, lambda: all_replies(dialogue))
 
     def _started(self, name: str, stop: Callable[[], None]) -> None:
         self._started_parts.append((name, stop))
@@ -322,6 +335,7 @@ class Daemon:
         doc["events_dropped"] = self.events.dropped
         doc["mic_dropped_chunks"] = self.mic.dropped if self.mic is not None else 0
         doc["stalled_loops"] = self.supervisor.check()
+        doc.update(self.preparer.progress().health())
         return doc
 
     def _tick(self) -> None:
@@ -351,6 +365,7 @@ class Daemon:
             if reloaded is None:
                 return
             self.config, self.engines = reloaded.config, reloaded.engines
+            self._prepare_answers()
             if self.avatar is not None:
                 try:
                     self.avatar.apply_config(self.config, wake_phrase_from_config(self.config))

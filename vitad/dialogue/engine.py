@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,6 +42,7 @@ FOLLOW_UP_MAX_CHARS = 10
 # Defaults of [dialogue] confirm_score / confirm_margin (see config/vitad.toml).
 CONFIRM_SCORE = 70.0
 CONFIRM_MARGIN = 10.0
+CONFIRM_HEARD_BELOW = 0.66
 # "yes the dryer" is a yes; "yes how much are the washers and when do you close" is a question.
 ANSWER_MAX_EXTRA_TOKENS = 4
 HALLUCINATION_SIMILARITY = 90.0
@@ -69,12 +71,14 @@ class Dialogue:
     def __init__(self, intents: IntentsFile, shop: Shop, min_score: float,
                  session_timeout_s: float = 90.0, max_sessions: int = 16,
                  confirm_score: float = CONFIRM_SCORE,
-                 confirm_margin: float = CONFIRM_MARGIN) -> None:
+                 confirm_margin: float = CONFIRM_MARGIN,
+                 confirm_heard_below: float = CONFIRM_HEARD_BELOW) -> None:
         self.intents = intents
         self.shop = shop
         self.min_score = min_score
         self.confirm_score = max(confirm_score, min_score)
         self.confirm_margin = confirm_margin
+        self.confirm_heard_below = confirm_heard_below
         self._slots = SlotExtractor(intents, shop)
         self._matcher = IntentMatcher(intents, mask=self._slots.mask)
         self.sessions = SessionStore(session_timeout_s, max_sessions)
@@ -124,7 +128,12 @@ class Dialogue:
 
     # -- one turn ----------------------------------------------------------------------
 
-    def respond(self, text: str, session_key: str = "kiosk", now: float = 0.0) -> Answer:
+    def respond(self, text: str, session_key: str = "kiosk", now: float = 0.0,
+                heard_confidence: float | None = None) -> Answer:
+        """``heard_confidence``: the recognizer's own 0..1 confidence in ``text`` (None: it
+        gives none). Below ``confirm_heard_below`` an answer is confirmed first: in noise a
+        garbled transcript can still look like a confident question ("wash your six won't
+        drain" loses the kind), and a wrong answer is worse than a question."""
         session = self.sessions.get(session_key, now)
         session.updated = now
         text = self._digits_as_words(text)
@@ -136,9 +145,10 @@ class Dialogue:
             answer = self._answer_to_confirmation(session, query)
             if answer is not None:
                 return answer
-        return self._handle(session, text)
+        heard_well = heard_confidence is None or heard_confidence >= self.confirm_heard_below
+        return self._handle(session, text, heard_well)
 
-    def _handle(self, session: Session, text: str) -> Answer:
+    def _handle(self, session: Session, text: str, heard_well: bool = True) -> Answer:
         slots = self._slots.extract(text)
         ranked = self._matcher.rank(text)
         best = ranked[0] if ranked else Match(FALLBACK, 0.0)
@@ -149,7 +159,7 @@ class Dialogue:
         if best.intent == FALLBACK:  # it sounds like one of the file's off-topic questions
             shop = next((m for m in ranked if m.intent != FALLBACK), Match(FALLBACK, 0.0))
             return self._not_understood(session, min(shop.score, best.score))
-        if self._sure(ranked):
+        if self._sure(ranked) and heard_well:
             return self._answer(session, best.intent, best.score, slots)
         if best.score >= self.min_score:
             if not self.intents.intents[best.intent].ask_when_unsure:
@@ -357,38 +367,47 @@ class Dialogue:
                 machines.append(Machine(id=f"sample_{kind}", kind=kind, name=kind,
                                         price="1 dollar", cycle_minutes=10, numbers=[1]))
         numbers = sorted({n for m in machines for n in m.numbers[:1]} | {99})
-        combos: list[Slots] = [Slots(), *(Slots(number=n) for n in numbers)]
-        for kind in kinds:
-            for number in (None, *numbers):
-                combos.append(Slots(kind=kind, number=number))
-                combos += [Slots(kind=kind, machine=m, number=number)
-                           for m in machines if m.kind == kind]
         try:
             self._prices(machines)
         except TemplateError as exc:
             problems["price_item"] = f"intents.price_item: {exc}"
             # Every reply's variables use price_item: nothing else can be checked.
             raise TemplateError("\n".join(problems.values())) from None
+        for name, field_name, template, variables in self.walk_templates(machines, numbers):
+            self._check(problems, name, field_name, template, variables)
+        if problems:
+            raise TemplateError("\n".join(problems.values()))
+
+    def walk_templates(self, machines: list[Machine], numbers: list[int]
+                       ) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
+        """``(intent, field, template, variables)`` for every template a turn can render
+        with these machines and numbers: no slot, a number alone, each kind with and without
+        a number and with each of its machines; per intent the reply variant the selection
+        logic picks (exactly what a live turn renders) and, but for the fallback, the
+        confirmation; last the fixed "say that again" (intent "", field "repeat").
+
+        check_templates walks it to refuse a broken file; vitad/dialogue/replies.py walks it
+        with the shop's real machines and numbers to list every answer to prepare.
+        """
+        kinds = sorted(set(self.intents.kinds) | {m.kind for m in machines})
+        combos: list[Slots] = [Slots(), *(Slots(number=n) for n in numbers)]
+        for kind in kinds:
+            for number in (None, *numbers):
+                combos.append(Slots(kind=kind, number=number))
+                combos += [Slots(kind=kind, machine=m, number=number)
+                           for m in machines if m.kind == kind]
         for name, spec in self.intents.intents.items():
             for slots in combos:
                 variables = self._variables(slots, machines)
-                field_name, template = self._reply_template(spec, slots, variables, machines)
-                self._check(problems, name, field_name, template, variables)
+                yield name, *self._reply_template(spec, slots, variables, machines), variables
                 if name != FALLBACK:
-                    field_name, template = self._confirm_template(name, slots)
-                    self._check(problems, name, field_name, template, variables)
-        for field_name, template in (("repeat", self.intents.repeat),):
-            try:
-                render(template, self._base_vars)
-            except TemplateError as exc:
-                problems[field_name] = f"intents.{field_name}: {exc}"
-        if problems:
-            raise TemplateError("\n".join(problems.values()))
+                    yield name, *self._confirm_template(name, slots), variables
+        yield "", "repeat", self.intents.repeat, self._base_vars
 
     @staticmethod
     def _check(problems: dict[str, str], intent: str, field_name: str, template: str,
                variables: dict[str, Any]) -> None:
-        key = f"{intent}.{field_name}"
+        key = f"{intent}.{field_name}" if intent else field_name
         if not template or key in problems:
             return
         try:

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -69,6 +70,21 @@ class AudioCache:
             return None
         self.hits += 1
         return np.frombuffer(data, dtype=np.int16)
+
+    def entry_size(self, key: str) -> int | None:
+        """Size in bytes of a regular-file entry, or None; marks it recently used (so the
+        answers prepared for the current config outlive stale ones) without counting a hit."""
+        if not self.enabled:
+            return None
+        path = self.directory / f"{key}.pcm"
+        try:
+            st = path.lstat()
+            if not stat.S_ISREG(st.st_mode) or st.st_size % 2:
+                return None
+            os.utime(path)
+        except OSError:
+            return None
+        return st.st_size
 
     def put(self, key: str, samples: np.ndarray) -> None:
         if not self.enabled or samples.nbytes > self.max_bytes:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +48,7 @@ def resolve_voice(voice: str, base_dir: Path) -> Path:
 
 
 MAX_VOICE_CONFIG_BYTES = 1 << 20
+_SYNTHESIS_LOCK = threading.Lock()
 
 
 def _load_voice(model: Path, config: Path) -> Any:
@@ -99,23 +102,35 @@ class PiperTts:
         self.cache = AudioCache(cache_dir or settings.cache_dir,
                                 int(settings.cache_max_mb * 1024 * 1024))
 
-    def synthesize(self, sentence: str) -> tuple[np.ndarray, bool, float]:
-        import time
+    def cache_key(self, sentence: str) -> str:
+        return AudioCache.key(self.voice_id, sentence, self._cache_variant)
 
-        key = AudioCache.key(self.voice_id, sentence, self._cache_variant)
+    def synthesize(self, sentence: str) -> tuple[np.ndarray, bool, float]:
+        key = self.cache_key(sentence)
         cached = self.cache.get(key)
         if cached is not None:
             return cached, True, 0.0
         start = time.perf_counter()
-        try:
-            chunks = [c.audio_int16_array
-                      for c in self._voice.synthesize(sentence, self._syn_config)]
-        except Exception as exc:
-            raise TtsFailure("synthesis", f"Piper failed on {sentence[:40]!r}: {exc}") from None
-        samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        samples = self.render(sentence)
         elapsed = time.perf_counter() - start
         self.cache.put(key, samples)
         return samples, False, elapsed
+
+    def render(self, sentence: str) -> np.ndarray:
+        """Synthesize one sentence, bypassing the cache (the answer preparer stores it).
+
+        One synthesis at a time in the process: the speaker and the preparer
+        (vitad/tts/prepare.py) both synthesize, and espeak-ng, which Piper phonemizes with,
+        keeps process-wide state (shared by every voice).
+        """
+        with _SYNTHESIS_LOCK:
+            try:
+                chunks = [c.audio_int16_array
+                          for c in self._voice.synthesize(sentence, self._syn_config)]
+            except Exception as exc:
+                raise TtsFailure("synthesis",
+                                 f"Piper failed on {sentence[:40]!r}: {exc}") from None
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
     def speak(self, text: str) -> Iterator[SpokenSentence]:
         for sentence in split_sentences(text):
