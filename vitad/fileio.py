@@ -10,13 +10,18 @@ from pathlib import Path
 
 
 def write_atomic(target: Path, data: bytes, *, mode: int | None = None,
-                 durable: bool = False) -> None:
+                 durable: bool = False, only_if_changed: bool = False) -> bool:
     """Write ``data`` to a temp file beside ``target`` and rename it over ``target``.
 
     Readers see the old file or the new one, never a torn one. ``durable`` fsyncs the data
     before the rename (for files that must survive a power cut, at one more flash write).
+    ``only_if_changed`` leaves ``target`` alone (same inode and mtime, no flash write) when it
+    already holds exactly ``data`` with ``mode`` (when given): files rewritten at every boot
+    stay untouched unless something changed. Returns whether ``target`` was written.
     Raises OSError; the temp file never outlives a failure.
     """
+    if only_if_changed and _holds(target, data, mode):
+        return False
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -31,6 +36,18 @@ def write_atomic(target: Path, data: bytes, *, mode: int | None = None,
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    return True
+
+
+def _holds(target: Path, data: bytes, mode: int | None) -> bool:
+    """Whether ``target`` is already a regular file with exactly ``data`` (and ``mode``)."""
+    try:
+        if mode is not None and stat.S_IMODE(os.stat(target).st_mode) != mode:
+            return False
+        # Bounded by len(data): a longer file differs anyway, and a FIFO never blocks us.
+        return read_regular_file(target, len(data)) == data
+    except OSError:  # missing, unreadable, not a regular file, too long: write it
+        return False
 
 
 class UnusableFile(OSError):

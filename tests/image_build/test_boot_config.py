@@ -252,3 +252,47 @@ def test_timezone_symlink(tmp_path: Path, etc: Path) -> None:
     assert (root / "etc/timezone").read_text() == "Europe/London\n"
     outcome, _, _ = _run(tmp_path, etc, '[system]\ntimezone = "../../etc/passwd"\n', root)
     assert any("unknown timezone" in e for e in outcome.errors)
+
+
+# --- writing: tomli-w + vitad.fileio.write_atomic --------------------------------------------
+
+
+def test_live_file_is_the_header_and_exactly_the_merge(tmp_path: Path, etc: Path) -> None:
+    override_text = ('[shop]\nname = "Suds \\"City\\" \\\\ Café 洗衣"\n'
+                     '[[shop.machines]]\nid = "washer_large"\nprice = "$9.99"\n')
+    base = tomllib.loads((etc / "vitad.base.toml").read_text(encoding="utf-8"))
+    outcome, _, _ = _run(tmp_path, etc, override_text)
+    assert outcome.errors == []
+    text = (etc / "vitad.toml").read_text(encoding="utf-8")
+    boot = tmp_path / "boot/vitad.toml"
+    assert text.startswith(bc.GENERATED_HEADER.format(base=etc / "vitad.base.toml",
+                                                       override=boot))
+    merged = bc.deep_merge(base, tomllib.loads(override_text))
+    assert tomllib.loads(text) == merged
+    assert merged["shop"]["name"] == 'Suds "City" \\ Café 洗衣'
+
+
+def test_second_boot_rewrites_nothing_and_restores_a_loosened_keyfile(
+        tmp_path: Path, etc: Path) -> None:
+    root = tmp_path / "root"
+    zone = root / "usr/share/zoneinfo/Europe/London"
+    zone.parent.mkdir(parents=True)
+    zone.write_bytes(b"TZif")
+    override = ('[system]\nwifi_country = "GB"\nwifi_ssid = "Shop"\n'
+                'wifi_password = "s3cret-pass"\ntimezone = "Europe/London"\n'
+                '[audio]\nvolume = 0.5\n')
+    files = [root / bc.NM_CONNECTION, root / "etc/vitad/wifi-country", root / "etc/timezone",
+             etc / "vitad.toml"]
+    _run(tmp_path, etc, override, root)
+    before = [(f.stat().st_ino, f.stat().st_mtime_ns) for f in files]
+    outcome, _, _ = _run(tmp_path, etc, override, root)
+    assert outcome.errors == []
+    assert [(f.stat().st_ino, f.stat().st_mtime_ns) for f in files] == before
+    assert not any(a.startswith(("wifi: wrote", "wifi: country", "applied"))
+                   for a in outcome.actions)
+    conn = root / bc.NM_CONNECTION
+    conn.chmod(0o644)  # someone loosened the secret's mode: same text, but it is rewritten
+    outcome, _, _ = _run(tmp_path, etc, override, root)
+    assert any(a.startswith("wifi: wrote") for a in outcome.actions)
+    assert stat.S_IMODE(conn.stat().st_mode) == 0o600
+    assert not [p for p in conn.parent.iterdir() if p.name != conn.name]  # no temp files

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import math
 import os
 import re
 import subprocess
@@ -33,7 +32,13 @@ import tomllib
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
+
+# tomllib only reads; tomli-w is its writer (by tomllib's author): escaping, quoted keys,
+# arrays of tables and dates are its solved problem, not ours. Tests call it as ``dumps``.
+from tomli_w import dumps
+
+from vitad.fileio import write_atomic
 
 SYSTEM_KEYS = ("wifi_country", "wifi_ssid", "wifi_password", "timezone")
 NM_CONNECTION = "etc/NetworkManager/system-connections/vitad-wifi.nmconnection"
@@ -62,7 +67,7 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
     return merged
 
 
-def _tables_with_ids(value: Any) -> bool:
+def _tables_with_ids(value: Any) -> TypeGuard[list[dict[str, Any]]]:
     return (isinstance(value, list) and bool(value)
             and all(isinstance(v, dict) and "id" in v for v in value))
 
@@ -77,87 +82,6 @@ def _merge_by_id(base: list[dict[str, Any]], override: list[dict[str, Any]]) -> 
             index[entry["id"]] = len(result)
             result.append(entry)
     return result
-
-
-# ---------------------------------------------------------------------------------------------
-# TOML output (tomllib reads only; the venv has no writer and this is all we need)
-
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def _key(key: str) -> str:
-    return key if _BARE_KEY.match(key) else _string(key)
-
-
-def _string(value: str) -> str:
-    out = []
-    for ch in value:
-        if ch == "\\":
-            out.append("\\\\")
-        elif ch == '"':
-            out.append('\\"')
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "nan"
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        return repr(value)
-    if isinstance(value, str):
-        return _string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + "}"
-    raise TypeError(f"cannot write {type(value).__name__} values to TOML")
-
-
-def _is_table_array(value: Any) -> bool:
-    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
-
-
-def dumps(data: dict[str, Any]) -> str:
-    """Serialize a tomllib-style document (tables, arrays of tables, scalars, lists)."""
-    lines: list[str] = []
-    _emit_table(data, [], lines, header=None)
-    return "\n".join(lines).strip("\n") + "\n"
-
-
-def _emit_table(table: dict[str, Any], path: list[str], lines: list[str],
-                header: str | None) -> None:
-    if header is not None:
-        if lines:
-            lines.append("")
-        lines.append(header)
-    subtables: list[tuple[str, Any]] = []
-    for key, value in table.items():
-        if isinstance(value, dict) or _is_table_array(value):
-            subtables.append((key, value))
-        else:
-            lines.append(f"{_key(key)} = {_value(value)}")
-    for key, value in subtables:
-        sub_path = [*path, _key(key)]
-        dotted = ".".join(sub_path)
-        if isinstance(value, dict):
-            _emit_table(value, sub_path, lines, header=f"[{dotted}]")
-        else:
-            for entry in value:
-                _emit_table(entry, sub_path, lines, header=f"[[{dotted}]]")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -222,23 +146,12 @@ def _nm_keyfile(ssid: str, password: str) -> str:
     return "\n".join(lines)
 
 
-def _write_if_changed(path: Path, text: str, mode: int) -> bool:
-    try:
-        if path.read_text(encoding="utf-8") == text and (path.stat().st_mode & 0o777) == mode:
-            return False
-    except OSError:
-        pass
+def _install(path: Path, text: str, mode: int) -> bool:
+    """Install ``text`` at ``path`` with ``mode``, atomically and durably, creating its folder;
+    an identical file (same text and mode) is left untouched. Returns whether it was written."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return True
+    return write_atomic(path, text.encode("utf-8"), mode=mode, durable=True,
+                        only_if_changed=True)
 
 
 def apply_system(system: dict[str, str], root: Path, outcome: Outcome) -> None:
@@ -247,14 +160,14 @@ def apply_system(system: dict[str, str], root: Path, outcome: Outcome) -> None:
         conn = root / NM_CONNECTION
         if system["wifi_ssid"]:
             text = _nm_keyfile(system["wifi_ssid"], system.get("wifi_password", ""))
-            if _write_if_changed(conn, text, 0o600):
+            if _install(conn, text, 0o600):
                 outcome.actions.append(f"wifi: wrote {conn} for {system['wifi_ssid']!r}")
         elif conn.exists():
             conn.unlink()
             outcome.actions.append(f"wifi: removed {conn} (wifi_ssid is empty)")
     country = system.get("wifi_country")
     if country:
-        if _write_if_changed(root / "etc/vitad/wifi-country", country + "\n", 0o644):
+        if _install(root / "etc/vitad/wifi-country", country + "\n", 0o644):
             outcome.actions.append(f"wifi: country {country}")
         if root == Path("/"):
             _set_regdom(country, outcome)
@@ -266,7 +179,7 @@ def apply_system(system: dict[str, str], root: Path, outcome: Outcome) -> None:
             localtime.unlink(missing_ok=True)
             localtime.symlink_to(target)
             outcome.actions.append(f"timezone: {tz}")
-        _write_if_changed(root / "etc/timezone", tz + "\n", 0o644)
+        _install(root / "etc/timezone", tz + "\n", 0o644)
 
 
 def _set_regdom(country: str, outcome: Outcome) -> None:
@@ -326,7 +239,7 @@ def run(override: Path, base: Path, target: Path, errors_files: list[Path], vita
     try:
         if not base.is_file() and target.is_file():
             # A box installed before vitad.base.toml existed: the live file becomes the base.
-            _write_if_changed(base, target.read_text(encoding="utf-8"), 0o644)
+            _install(base, target.read_text(encoding="utf-8"), 0o644)
             outcome.actions.append(f"created {base} from {target}")
         base_data = tomllib.loads(base.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -347,7 +260,7 @@ def run(override: Path, base: Path, target: Path, errors_files: list[Path], vita
             outcome.errors += [f"{source}: {p}" for p in problems]
             outcome.errors.append(f"{source}: not applied; vitad keeps the last good config "
                                   f"({target})")
-        elif _write_if_changed(target, text, 0o644):
+        elif _install(target, text, 0o644):
             outcome.actions.append(f"applied {override} to {target}")
         else:
             outcome.actions.append(f"{target} already up to date")
@@ -365,7 +278,7 @@ def _report(outcome: Outcome, errors_files: list[Path]) -> None:
     for path in errors_files:
         try:
             if outcome.errors:
-                _write_if_changed(path, "vitad could not use the boot settings:\n"
+                _install(path, "vitad could not use the boot settings:\n"
                                   + "".join(f"  {e}\n" for e in outcome.errors), 0o644)
             else:
                 path.unlink(missing_ok=True)
