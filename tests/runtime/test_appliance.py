@@ -49,6 +49,9 @@ def test_main_loop_cycle(fake_systemd, short_dir):
             for f in text_string_to_metric_families((short_dir / "vitad.prom").read_text())
         }
         assert fams["vitad_wakes"].samples[0].value == 1
+        assert fams["vitad_ready"].samples[0].value == 1
+        assert fams["vitad_turns_today"].samples[0].value == 1
+        assert fams["vitad_problem_reports_unacked"].samples[0].value == 0
 
         clock.now += 11  # listener silent for 11 s; records keeps beating on its own thread
         rt.supervisor.beat("records")
@@ -60,6 +63,7 @@ def test_main_loop_cycle(fake_systemd, short_dir):
     finally:
         rt.stop()
     assert "STOPPING=1" in fake_systemd.drain()
+    assert "vitad_ready 0.0" in (short_dir / "vitad.prom").read_text()
     assert not rt_settings.health_socket.exists()
     assert query_health(rt_settings.health_socket) is None
 

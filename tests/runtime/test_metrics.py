@@ -139,3 +139,19 @@ def test_private_registry():
     a, b = Metrics(), Metrics()  # would raise "Duplicated timeseries" on the global registry
     a.on_event(Wake(t=0, model="hey", score=1))
     assert _samples(b.render().decode())[("vitad_wakes_total", ())] == 0
+
+
+def test_runtime_gauges_for_fleet_alerts():
+    """Readiness, chats today and unacknowledged problem reports (ops/prometheus/alerts.yml)."""
+    m = Metrics()
+    m.update_runtime(True, 7, [1_700_000_500.0, 1_700_000_100.0])
+    s = _samples(m.render().decode())
+    assert s[("vitad_ready", ())] == 1
+    assert s[("vitad_turns_today", ())] == 7
+    assert s[("vitad_problem_reports_unacked", ())] == 2
+    assert s[("vitad_problem_report_oldest_unacked_timestamp_seconds", ())] == 1_700_000_100.0
+    m.update_runtime(False, 0, [])
+    s = _samples(m.render().decode())
+    assert s[("vitad_ready", ())] == 0
+    assert s[("vitad_problem_reports_unacked", ())] == 0
+    assert s[("vitad_problem_report_oldest_unacked_timestamp_seconds", ())] == 0

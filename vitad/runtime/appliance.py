@@ -108,6 +108,8 @@ class ApplianceRuntime:
         if self.runtime.metrics_textfile and now >= self._next_metrics:
             self._next_metrics = now + self.runtime.metrics_interval_s
             self.metrics.records_dropped.set(self.records.dropped)
+            self.metrics.update_runtime(True, self.health.snapshot()["turns_today"],
+                                        [r["time"] for r in self.records.list_reports()])
             self.metrics.write_textfile(self.runtime.metrics_textfile)
         if pinged:
             if self._status_line is not None:
@@ -136,4 +138,5 @@ class ApplianceRuntime:
         self.server.stop()
         self.records.close()
         if self.runtime.metrics_textfile:
+            self.metrics.ready.set(0)
             self.metrics.write_textfile(self.runtime.metrics_textfile)

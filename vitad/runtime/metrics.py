@@ -76,6 +76,20 @@ class Metrics:
             ["reason"],
             registry=r,
         )
+        # Set by the runtime on each textfile write (see :meth:`update_runtime`): alerts and the
+        # fleet dashboard in ops/prometheus need them and cannot derive them from counters.
+        self.ready = Gauge("vitad_ready", "1 while running after READY=1; 0 once stopping",
+                           registry=r)
+        self.turns_today = Gauge("vitad_turns_today", "Turns (chats) today, as in the DB",
+                                 registry=r)
+        self.reports_unacked = Gauge(
+            "vitad_problem_reports_unacked", "Problem reports not yet acknowledged", registry=r
+        )
+        self.oldest_unacked_report = Gauge(
+            "vitad_problem_report_oldest_unacked_timestamp_seconds",
+            "When the oldest unacknowledged problem report was made (unix); 0 = none",
+            registry=r,
+        )
         self._active: dict[tuple[str, str], float] = {}  # degraded mode -> since (clock)
         self._intent_names: set[str] = set()
         self._write_failed = False
@@ -129,6 +143,15 @@ class Metrics:
             for key, since in self._active.items():
                 self.degraded_seconds.labels(*key).inc(max(0.0, now - since))
                 self._active[key] = now
+
+    def update_runtime(
+        self, ready: bool, turns_today: int, unacked_report_times: list[float]
+    ) -> None:
+        """Readiness, today's turn count and the unacknowledged problem reports' times."""
+        self.ready.set(1 if ready else 0)
+        self.turns_today.set(max(0, turns_today))
+        self.reports_unacked.set(len(unacked_report_times))
+        self.oldest_unacked_report.set(min(unacked_report_times, default=0.0))
 
     # --- process --------------------------------------------------------------------------------
     def update_process(self) -> None:
