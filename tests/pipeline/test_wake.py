@@ -99,3 +99,52 @@ def test_noise_suppression_option_runs_the_real_filter(speech) -> None:
     audio = with_noise(np.concatenate([silence(1.0), speech("Hey Jarvis."), silence(1.5)]),
                        level=200)
     assert detections(detector, audio)
+
+
+def _reference_model():  # type: ignore[no-untyped-def]  # openwakeword is untyped
+    """openWakeWord exactly as it builds itself (its own session options, its 10 s buffer)."""
+    from openwakeword.model import Model
+
+    return Model(wakeword_models=["hey_jarvis"], inference_framework="onnx")
+
+
+def test_lean_sessions_score_exactly_like_openwakewords_own(speech) -> None:
+    """No memory arena, the shorter raw-audio buffer and the shared environment change where
+    memory comes from, never a score: same clip, same scores to 1e-4 on every frame."""
+    audio = with_noise(np.concatenate([silence(1.0), speech("Hey Jarvis."), silence(0.5),
+                                       speech("How much is the big washer?"), silence(1.0)]),
+                       level=150)
+    np.random.seed(11)  # openWakeWord starts its feature buffer from random noise
+    lean = WakeDetector(WakeSettings())._model  # the detector's own openWakeWord model
+    np.random.seed(11)
+    reference = _reference_model()
+    assert lean.models["hey_jarvis"] is not reference.models["hey_jarvis"]
+    ours, theirs = [], []
+    for i in range(0, len(audio) - 1279, 1280):
+        ours.append(lean.predict(audio[i : i + 1280])["hey_jarvis"])
+        theirs.append(reference.predict(audio[i : i + 1280])["hey_jarvis"])
+    assert max(theirs) >= 0.5  # the clip does wake it: the comparison covers real scores
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-4)
+
+
+def test_the_self_voice_check_shares_the_detectors_sessions_and_scores_the_same(
+        speech) -> None:
+    detector = WakeDetector(WakeSettings())
+    shared = SelfVoiceCheck(WakeSettings(), share=detector)
+    own = SelfVoiceCheck(WakeSettings())
+    assert shared._model.models["hey_jarvis"] is detector._model.models["hey_jarvis"]
+    assert shared._model.preprocessor is not detector._model.preprocessor
+    reply = speech("Sure. Hey Jarvis is what you say to wake me up.")
+    fired, peak = shared.heard_self(reply)
+    own_fired, own_peak = own.heard_self(reply)
+    assert fired and own_fired
+    assert abs(peak - own_peak) < 1e-4
+    # The check's buffers are its own: the detector hears the microphone as before.
+    assert detections(detector, with_noise(np.concatenate(
+        [silence(1.5), speech("Hey Jarvis."), silence(1.5)]), level=150))
+
+
+def test_a_self_check_for_other_models_does_not_share(tmp_path) -> None:
+    detector = WakeDetector(WakeSettings())
+    check = SelfVoiceCheck(WakeSettings(models=["alexa"]), share=detector)
+    assert check._model.models.keys() == {"alexa"}

@@ -16,6 +16,7 @@ import numpy as np
 
 from vitad.config.schema import WakeSettings
 from vitad.errors import WakeFailure
+from vitad.pipeline.ortsessions import import_openwakeword, make_lean, sharing_sessions
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ def _check_model_file(path: Path) -> None:
 
 
 def _load_model(models: list[str], base_dir: Path) -> Any:  # openwakeword is untyped
-    from openwakeword.model import Model  # heavy import (onnxruntime) only when used
+    Model = import_openwakeword().model.Model  # heavy import (onnxruntime) only when used
 
     resolved = []
     for name in models:
@@ -56,7 +57,7 @@ def _load_model(models: list[str], base_dir: Path) -> Any:  # openwakeword is un
         else:
             resolved.append(name)
     try:
-        return Model(wakeword_models=resolved, inference_framework="onnx")
+        return make_lean(Model(wakeword_models=resolved, inference_framework="onnx"))
     except Exception as exc:
         raise WakeFailure("model_load", f"cannot load wake-word models {models}: {exc}") from None
 
@@ -91,6 +92,7 @@ class WakeDetector:
 
     def __init__(self, settings: WakeSettings, base_dir: Path = Path(".")) -> None:
         self.settings = settings
+        self.base_dir = base_dir
         self._model = _load_model(settings.models, base_dir)
         self._suppressor = (
             NoiseSuppressor(settings.noise_suppression) if settings.noise_suppression else None
@@ -138,11 +140,20 @@ class SelfVoiceCheck:
     Barge-in is accepted only if the same wake model, run over the reply audio that was
     playing (the reference), stays well under threshold: then a detection on the microphone
     must come from a customer, not from the speaker's own voice leaking back.
+
+    ``share``: the live detector of the same settings. The check then runs the detector's
+    onnxruntime sessions with buffers of its own instead of loading a second copy of every
+    model (~35 MiB less); its scores are the same.
     """
 
-    def __init__(self, settings: WakeSettings, base_dir: Path = Path(".")) -> None:
+    def __init__(self, settings: WakeSettings, base_dir: Path = Path("."),
+                 share: WakeDetector | None = None) -> None:
         self.settings = settings
-        self._model = _load_model(settings.models, base_dir)
+        if (share is not None and share.settings.models == settings.models
+                and share.base_dir == base_dir):
+            self._model = sharing_sessions(share._model)
+        else:
+            self._model = _load_model(settings.models, base_dir)
 
     def heard_self(self, reference: np.ndarray) -> tuple[bool, float]:
         self._model.reset()
