@@ -114,6 +114,7 @@ class TimedRecognizer:
     def __init__(self, inner: Any) -> None:
         self._inner = inner
         self.finish_s: list[float] = []
+        self.confidence: list[float | None] = []  # the stream's own, after each finish()
         self._open: list[Any] = []
 
     def __getattr__(self, name: str) -> Any:
@@ -122,7 +123,7 @@ class TimedRecognizer:
     def start(self) -> Any:
         stream = self._inner.start()
         finish = stream.finish
-        timings = self.finish_s
+        timings, confidences = self.finish_s, self.confidence
         done: list[bool] = []
 
         def timed_finish() -> str:
@@ -131,6 +132,7 @@ class TimedRecognizer:
                 return finish()
             finally:
                 timings.append(time.perf_counter() - start)
+                confidences.append(getattr(stream, "confidence", None))
                 done.append(True)
 
         stream.finish = timed_finish
@@ -157,6 +159,7 @@ class ClipResult:
     intent: str | None
     slots: dict
     asr_s: float | None
+    confidence: float | None = None  # the recognizer's, 0..1 (None: it gives none)
 
     @property
     def in_domain(self) -> bool:
@@ -299,7 +302,8 @@ def run_setup(setup: Setup, clips: list[dict], corpus: Path) -> dict[str, Any]:
             timed.close_open_stream()
             text, intent, slots = pick_turn(sim.events, clip)
             results.append(ClipResult(clip, len(sim.of_type("wake")), text, intent, slots,
-                                      asr[0] if asr else None))
+                                      asr[0] if asr else None,
+                                      timed.confidence[before] if asr else None))
             if (i + 1) % 25 == 0:
                 print(f"  [{setup.name}] {i + 1}/{len(clips)} clips", file=sys.stderr,
                       flush=True)
@@ -312,7 +316,8 @@ def run_setup(setup: Setup, clips: list[dict], corpus: Path) -> dict[str, Any]:
             **summarize(results),
             "clips": [{"id": r.clip["id"], "expected": r.clip["intent"], "intent": r.intent,
                        "slots": r.slots, "transcript": r.transcript, "wakes": r.wakes,
-                       "correct": r.correct, "wrong": r.wrong} for r in results]}
+                       "confidence": r.confidence, "correct": r.correct, "wrong": r.wrong}
+                      for r in results]}
 
 
 def false_wakes_per_hour(corpus: Path, manifest: dict) -> dict[str, Any]:

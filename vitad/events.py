@@ -82,7 +82,7 @@ class SpeechEnd(Event):
 
     type: ClassVar[EventType] = EventType.SPEECH_END
     turn_id: str
-    reason: str  # "silence" | "max_length" | "no_speech"
+    reason: str  # "silence" | "early" | "stable" | "max_length" | "no_speech" (see endpoint.py)
     endpoint_t: float  # when the endpoint decision was taken (after the hangover)
 
 

@@ -55,3 +55,26 @@ def test_domain_pass_decodes_with_only_the_domain_words(speech) -> None:
     stream = off.start()
     stream.accept(audio)
     assert stream.finish() and stream.domain_text is None
+
+
+def test_the_domain_partial_reads_the_question_while_it_is_spoken(speech) -> None:
+    """What the listener judges for early endpointing: the domain decoder's text so far."""
+    from vitad.asr.base import domain_partial
+    from vitad.asr.correction import CorrectingRecognizer, DomainCorrector
+
+    sentences = ["how much is the big washer", "dryer seven is not heating",
+                 "what time do you close"]
+    rec = SphinxRecognizer()
+    rec.set_vocabulary(sentences)
+    wrapped = CorrectingRecognizer(rec, DomainCorrector(sentences))
+    stream = wrapped.start()
+    audio = np.concatenate([silence(0.3), speech("how much is the big washer")])
+    stream.accept(audio[: len(audio) // 2])
+    half = domain_partial(stream)
+    stream.accept(audio[len(audio) // 2 :])
+    whole = domain_partial(stream)  # before finish(): no trailing silence yet
+    assert half and whole.startswith(half.split()[0]), (half, whole)
+    assert whole == "how much is the big washer"
+    stream.finish()
+    assert domain_partial(stream) == "how much is the big washer"
+    assert domain_partial(SphinxRecognizer(domain_pass=False).start()) == ""

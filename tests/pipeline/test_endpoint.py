@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from vitad.config.schema import ListenSettings
-from vitad.pipeline.endpoint import Endpoint, Endpointer
+from vitad.pipeline.endpoint import STABLE_LEVEL_RATIO, Endpoint, Endpointer
+
+STABLE_PARTIAL_S = 0.4  # [listen] stable_partial_s for the babble-rule tests
 
 FRAME = 0.03
 
@@ -82,3 +84,121 @@ def test_the_vad_threshold_decides_what_is_voiced() -> None:
 def test_nothing_decided_while_speech_continues() -> None:
     result, ep, _ = run(frames((0.9, 3.0)), max_utterance_s=10.0)
     assert result is None and ep.last_voiced == pytest.approx(3.0)
+
+
+# --- early endpointing: a complete partial transcript ------------------------------------
+
+
+def run_with_partials(probabilities: list[float], partials: dict[int, bool],
+                      **settings: float) -> Endpoint | None:
+    """Like :func:`run`; ``partials[i] = complete``: a new partial heard at frame i's end."""
+    ep = Endpointer(ListenSettings(**settings), start=0.0)
+    for i, p in enumerate(probabilities):
+        if i in partials:
+            ep.note_partial(partials[i], (i + 1) * FRAME)
+        result = ep.update(p, i * FRAME, (i + 1) * FRAME)
+        if result is not None:
+            return result
+    return None
+
+
+QUESTION_THEN_QUIET = frames((0.1, 0.3), (0.9, 1.2), (0.1, 3.0))  # speech ends at 1.5 s
+LAST_WORD = round(1.5 / FRAME) - 1  # the frame whose end is the end of speech
+
+
+def test_a_complete_partial_ends_the_turn_after_the_short_hangover() -> None:
+    result = run_with_partials(QUESTION_THEN_QUIET, {LAST_WORD: True}, hangover_s=0.5,
+                               early_hangover_s=0.25)
+    assert result is not None and result.reason == "early"
+    assert result.speech_end == pytest.approx(1.5)
+    assert result.decided_at == pytest.approx(1.5 + 0.25, abs=FRAME)
+
+
+def test_an_incomplete_partial_keeps_the_normal_hangover() -> None:
+    result = run_with_partials(QUESTION_THEN_QUIET, {LAST_WORD: False}, hangover_s=0.5,
+                               early_hangover_s=0.25)
+    assert result is not None and result.reason == "silence"
+    assert result.decided_at == pytest.approx(1.5 + 0.5, abs=FRAME)
+
+
+def test_a_later_incomplete_partial_withdraws_the_early_end() -> None:
+    # "how much is the dryer" (complete) then "... dryer and" (not): wait the full hangover.
+    result = run_with_partials(QUESTION_THEN_QUIET, {LAST_WORD - 10: True, LAST_WORD: False},
+                               hangover_s=0.5, early_hangover_s=0.25)
+    assert result is not None and result.reason == "silence"
+
+
+def test_a_partial_is_only_used_by_frames_after_it_was_heard() -> None:
+    # The recognizer only produced the complete text 0.4 s into the silence: no look-ahead,
+    # the turn ends at once then, not back at speech end + 0.25 s.
+    late = LAST_WORD + round(0.4 / FRAME)
+    result = run_with_partials(QUESTION_THEN_QUIET, {late: True}, hangover_s=0.5,
+                               early_hangover_s=0.25)
+    assert result is not None and result.reason == "early"
+    assert result.decided_at == pytest.approx((late + 2) * FRAME)
+
+
+def test_early_hangover_zero_turns_it_off() -> None:
+    result = run_with_partials(QUESTION_THEN_QUIET, {LAST_WORD: True}, hangover_s=0.5,
+                               early_hangover_s=0.0)
+    assert result is not None and result.reason == "silence"
+
+
+def test_in_babble_a_stable_complete_partial_ends_the_turn() -> None:
+    # Other people keep talking: the VAD never reports silence after the question.
+    babble = frames((0.1, 0.3), (0.9, 6.0))
+    result = run_with_partials(babble, {LAST_WORD: True}, hangover_s=0.5,
+                               early_hangover_s=0.25, max_utterance_s=10.0,
+                               stable_partial_s=STABLE_PARTIAL_S)
+    assert result is not None and result.reason == "stable"
+    assert result.decided_at == pytest.approx(1.5 + STABLE_PARTIAL_S, abs=FRAME)
+    assert result.speech_end == pytest.approx(1.5)
+    # Without a complete partial the same babble runs to the maximum length.
+    result = run_with_partials(babble, {LAST_WORD: False}, hangover_s=0.5,
+                               early_hangover_s=0.25, max_utterance_s=4.0,
+                               stable_partial_s=STABLE_PARTIAL_S)
+    assert result is not None and result.reason == "max_length"
+
+
+def test_the_babble_rule_is_off_by_default() -> None:
+    """It cut off 'washer five is broken' after 'the washer is broken' (a stalled domain
+    reading in a quiet room), so it is opt-in: without it babble runs to the hangover/max."""
+    babble = frames((0.1, 0.3), (0.9, 6.0))
+    result = run_with_partials(babble, {LAST_WORD: True}, hangover_s=0.5,
+                               early_hangover_s=0.25, max_utterance_s=4.0)
+    assert result is not None and result.reason == "max_length"
+
+
+def test_a_partial_that_keeps_changing_is_not_stable() -> None:
+    babble = frames((0.1, 0.3), (0.9, 3.0))
+    every_third = {i: True for i in range(LAST_WORD, len(babble), 3)}
+    ep = Endpointer(ListenSettings(early_hangover_s=0.25, stable_partial_s=STABLE_PARTIAL_S),
+                    start=0.0)
+    for i, p in enumerate(babble):
+        if i in every_third:
+            ep.note_partial(True, (i + 1) * FRAME)
+        assert ep.update(p, i * FRAME, (i + 1) * FRAME) is None
+
+
+def test_the_babble_rule_needs_the_room_quieter_than_the_customer() -> None:
+    """Voices go on after a complete partial: the end only if they are quieter than the
+    question was (other people), not as loud (the customer, with a stalled recognizer)."""
+    babble = frames((0.1, 0.3), (0.9, 6.0))
+
+    def ends(after_level: float) -> Endpoint | None:
+        ep = Endpointer(ListenSettings(early_hangover_s=0.25, max_utterance_s=4.0,
+                                       stable_partial_s=STABLE_PARTIAL_S), start=0.0)
+        for i, p in enumerate(babble):
+            if i == LAST_WORD:
+                ep.note_partial(True, (i + 1) * FRAME)
+            level = 3000.0 if i <= LAST_WORD else after_level
+            result = ep.update(p, i * FRAME, (i + 1) * FRAME, level)
+            if result is not None:
+                return result
+        return None
+
+    quieter = ends(3000.0 * STABLE_LEVEL_RATIO * 0.9)
+    assert quieter is not None and quieter.reason == "stable"
+    assert quieter.decided_at == pytest.approx(1.5 + STABLE_PARTIAL_S, abs=FRAME)
+    as_loud = ends(3000.0)
+    assert as_loud is not None and as_loud.reason == "max_length"

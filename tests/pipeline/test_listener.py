@@ -17,11 +17,13 @@ from vitad.pipeline.wake import Detection
 RATE = 16000
 
 
+LEVELS = {"loud": LOUD, "murmur": LOUD * 2 // 3, "quiet": 0}  # murmur: voiced, quieter
+
+
 def audio(*parts: tuple[str, float]) -> np.ndarray:
-    """("loud"|"quiet", seconds) segments of 16 kHz int16."""
+    """("loud"|"murmur"|"quiet", seconds) segments of 16 kHz int16."""
     return np.concatenate([
-        np.full(int(seconds * RATE), LOUD if kind == "loud" else 0, dtype=np.int16)
-        for kind, seconds in parts
+        np.full(int(seconds * RATE), LEVELS[kind], dtype=np.int16) for kind, seconds in parts
     ])
 
 
@@ -29,7 +31,8 @@ class Rig:
     def __init__(self, wake_at: list[float], words: list[str],
                  gate: Callable[[float], bool] = lambda t: False,
                  barge_in: Callable[[Detection, float], bool] = lambda d, t: False,
-                 wake_settings: WakeSettings | None = None, **listen: float) -> None:
+                 wake_settings: WakeSettings | None = None,
+                 complete: Callable[[str], bool] | None = None, **listen: float) -> None:
         self.bus = ev.EventBus()
         self.events: list[ev.Event] = []
         self.bus.subscribe(self.events.append)
@@ -40,6 +43,7 @@ class Rig:
         self.listener = Listener(
             wake_settings or WakeSettings(), ListenSettings(**listen), self.wake,  # type: ignore[arg-type]
             self.vad, self.rec, self.bus, self.utterances.append, gate=gate, barge_in=barge_in,
+            complete=complete,
         )
 
     def feed(self, samples: np.ndarray, chunk_ms: int = 80) -> Rig:
@@ -233,3 +237,166 @@ def test_with_such_a_recognizer_only_the_wake_tail_keeps_listening() -> None:
     rig.feed(audio(("quiet", 1.0), ("loud", 0.65), ("quiet", 1.5), ("loud", 1.0), ("quiet", 2.0)))
     (utt,) = rig.utterances
     assert utt.endpoint.speech_end == pytest.approx(4.15, abs=0.05)
+
+
+# --- early endpointing ---------------------------------------------------------------------
+
+ASKED = ["hey", "jarvis", "what", "time", "do", "you", "close"]
+
+
+def ends_with_close(text: str) -> bool:
+    """A stand-in judge (the real one, over the dialogue, is tested in test_completeness)."""
+    return text.endswith("you close")
+
+
+# The fake recognizer hears a word per 80 ms of loud audio: "hey jarvis" (0.16 s), a pause,
+# "what time do you close" (0.4 s), then quiet: the question ends at 1.76 s.
+ASK_AUDIO = (("quiet", 1.0), ("loud", 0.16), ("quiet", 0.2), ("loud", 0.4), ("quiet", 2.0))
+END = 1.76
+
+
+def test_a_complete_question_ends_early() -> None:
+    rig = Rig([1.2], ASKED, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+              preroll_s=0.6).feed(audio(*ASK_AUDIO))
+    (utt,) = rig.utterances
+    assert utt.text == "what time do you close"
+    assert utt.endpoint.reason == "early"
+    assert utt.endpoint.speech_end == pytest.approx(END, abs=0.04)
+    assert utt.endpoint.decided_at == pytest.approx(END + 0.25, abs=0.1)
+    (end,) = rig.of(ev.SpeechEnd)
+    assert end.reason == "early"
+
+
+def test_ending_early_gives_the_recognizer_the_rest_of_the_hangover_as_silence() -> None:
+    """PocketSphinx finalizes worse on 0.25 s of trailing silence than on 0.5 s (it lost the
+    number of "washer five is broken"): the missing 0.25 s is fed as digital silence."""
+    def fed_after_the_last_chunk(early_hangover_s: float) -> int:
+        rig = Rig([1.2], ASKED, complete=ends_with_close, hangover_s=0.5,
+                  early_hangover_s=early_hangover_s, preroll_s=0.6)
+        accepted: list[int] = []
+        start = rig.rec.start
+
+        def recording_start():  # type: ignore[no-untyped-def]
+            stream = start()
+            accept = stream.accept
+            stream.accept = lambda samples: (accepted.append(len(samples)), accept(samples))
+            return stream
+
+        rig.rec.start = recording_start  # type: ignore[method-assign]
+        rig.feed(audio(*ASK_AUDIO))
+        (utt,) = rig.utterances
+        return accepted[-1] if utt.endpoint.reason == "early" else 0
+
+    assert fed_after_the_last_chunk(0.25) == int(0.25 * 16000)
+    assert fed_after_the_last_chunk(0.0) == 0  # early endpointing off: nothing added
+
+
+def test_an_unfinished_question_waits_for_the_full_hangover() -> None:
+    # The partial stops at "what time do you": the judge says not complete.
+    words = ["hey", "jarvis", "what", "time", "do", "you"]
+    rig = Rig([1.2], words, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+              preroll_s=0.6).feed(audio(*ASK_AUDIO))
+    (utt,) = rig.utterances
+    assert utt.endpoint.reason == "silence"
+    assert utt.endpoint.decided_at == pytest.approx(END + 0.5, abs=0.1)
+
+
+def test_without_a_judge_or_with_early_off_the_hangover_applies() -> None:
+    for rig in (Rig([1.2], ASKED, hangover_s=0.5, early_hangover_s=0.25, preroll_s=0.6),
+                Rig([1.2], ASKED, complete=ends_with_close, hangover_s=0.5,
+                    early_hangover_s=0.0, preroll_s=0.6)):
+        rig.feed(audio(*ASK_AUDIO))
+        (utt,) = rig.utterances
+        assert utt.endpoint.reason == "silence"
+
+
+def test_partials_off_still_ends_early() -> None:
+    """No live captions, but the judge still reads the partials."""
+    rig = Rig([1.2], ASKED, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+              preroll_s=0.6)
+    rig.listener.partials = False
+    rig.feed(audio(*ASK_AUDIO))
+    (utt,) = rig.utterances
+    assert utt.endpoint.reason == "early"
+    assert not [e for e in rig.of(ev.Transcript) if not e.final]
+
+
+def test_a_recognizer_that_only_decodes_at_the_end_never_ends_early() -> None:
+    """Whisper: no partials, so nothing to judge; even a judge that says yes to anything."""
+    judged: list[str] = []
+
+    def anything(text: str) -> bool:
+        judged.append(text)
+        return True
+
+    rig = Rig([1.2], ASKED, complete=anything, hangover_s=0.5, early_hangover_s=0.25,
+              preroll_s=0.6)
+    rig.rec = _DecodesAtTheEnd(ASKED)
+    rig.listener.recognizer = rig.rec
+    assert not rig.listener.early_endpointing
+    rig.feed(audio(*ASK_AUDIO))
+    (utt,) = rig.utterances
+    assert utt.endpoint.reason == "silence" and judged == []
+
+
+def test_a_wrapped_whisper_is_still_not_streaming() -> None:
+    """The domain corrector wraps the engine; streaming is the inner engine's."""
+    from vitad.asr.correction import CorrectingRecognizer, DomainCorrector
+    from vitad.pipeline.listener import is_streaming
+
+    corrector = DomainCorrector(["what time do you close"])
+    assert not is_streaming(CorrectingRecognizer(_DecodesAtTheEnd(ASKED), corrector))
+    assert is_streaming(CorrectingRecognizer(FakeRecognizer(ASKED), corrector))
+
+
+def test_in_babble_a_stable_complete_question_ends_the_turn() -> None:
+    """Other people talk on, more quietly (the VAD hears voices throughout); the customer's
+    words stop."""
+    words = [*ASKED, *[""] * 100]  # after "close" the recognizer hears nothing new
+    rig = Rig([1.2], words, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+              stable_partial_s=0.4,
+              preroll_s=0.6, max_utterance_s=8.0)
+    rig.feed(audio(("quiet", 1.0), ("loud", 0.16), ("quiet", 0.2), ("loud", 0.4),
+                   ("murmur", 4.0)))
+    (utt,) = rig.utterances
+    assert utt.endpoint.reason == "stable"
+    assert utt.endpoint.decided_at < END + 0.4 + 0.2
+
+
+def test_a_stalled_partial_while_the_customer_talks_on_is_not_the_end() -> None:
+    """The recognizer stops producing words, but the voice goes on as loud as the question:
+    the customer is still talking (the babble rule must not cut them off)."""
+    words = [*ASKED, *[""] * 100]
+    rig = Rig([1.2], words, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+              stable_partial_s=0.4,
+              preroll_s=0.6, max_utterance_s=8.0)
+    rig.feed(audio(("quiet", 1.0), ("loud", 0.16), ("quiet", 0.2), ("loud", 1.6),
+                   ("quiet", 2.0)))
+    (utt,) = rig.utterances
+    assert utt.endpoint.reason == "early"  # after the voice stopped, not in the middle
+    assert utt.endpoint.speech_end == pytest.approx(1.0 + 0.16 + 0.2 + 1.6, abs=0.04)
+
+
+class _WithDomainReading(FakeRecognizer):
+    """Like PocketSphinx with the shop's sentences: the open partial is garbled, the domain
+    decoder's reading (``domain_partial``) is the question."""
+
+    def start(self) -> FakeStream:
+        stream = super().start()
+        truth = stream.partial
+        stream.domain_partial = truth  # type: ignore[attr-defined]  # the point of this fake
+        stream.partial = lambda: " ".join("blah" for _ in truth().split())  # type: ignore[method-assign]
+        return stream
+
+
+def test_the_domain_reading_is_judged_when_the_engine_has_one() -> None:
+    rig = Rig([1.2], ASKED, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+              preroll_s=0.6)
+    rig.rec = _WithDomainReading(ASKED)
+    rig.listener.recognizer = rig.rec
+    rig.feed(audio(*ASK_AUDIO))
+    (utt,) = rig.utterances
+    assert utt.endpoint.reason == "early"
+    assert utt.endpoint.decided_at == pytest.approx(END + 0.25, abs=0.1)
+    # captions still show the open partial
+    assert all(set(e.text.split()) <= {"blah"} for e in rig.of(ev.Transcript) if not e.final)

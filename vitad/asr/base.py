@@ -21,6 +21,18 @@ class RecognizerStream(Protocol):
         ...
 
 
+def domain_partial(stream: object) -> str:
+    """The domain-restricted decoder's text so far ('' when the engine has none).
+
+    PocketSphinx decodes the shop's sentences alongside its open model (sphinx_engine.py);
+    that reading of an in-domain question is far truer than the open partial, which is
+    what the listener needs to judge whether the question is already complete. Optional:
+    engines and wrappers that have it define ``domain_partial()``.
+    """
+    read = getattr(stream, "domain_partial", None)
+    return read() if callable(read) else ""
+
+
 class Recognizer(Protocol):
     name: str
 

@@ -25,7 +25,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from vitad.asr.base import Recognizer, RecognizerStream
+from vitad.asr.base import Recognizer, RecognizerStream, domain_partial
 from vitad.config.schema import AsrSettings
 from vitad.dialogue.text import normalize
 
@@ -167,6 +167,9 @@ class CorrectingStream:
 
     def partial(self) -> str:
         return self._inner.partial()
+
+    def domain_partial(self) -> str:
+        return domain_partial(self._inner)
 
     def finish(self) -> str:
         raw = self._inner.finish()

@@ -53,6 +53,12 @@ class SphinxStream:
             return self._text
         return _text(self._decoder)
 
+    def domain_partial(self) -> str:
+        """The domain decoder's text so far ('' without one): see vitad/asr/base.py."""
+        if len(self._decoders) < 2:
+            return ""
+        return (self.domain_text or "") if self._finished else _text(self._decoders[1])
+
     def finish(self) -> str:
         if not self._finished:
             for d in self._decoders:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vitad.asr.base import Recognizer, RecognizerStream
+from vitad.asr.base import Recognizer, RecognizerStream, domain_partial
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,9 @@ class TwoPassStream:
 
     def partial(self) -> str:
         return self._primary.partial()
+
+    def domain_partial(self) -> str:
+        return domain_partial(self._primary)
 
     def finish(self) -> str:
         if self._text is None:

@@ -56,7 +56,8 @@ def build_dialogue(config: Config) -> Dialogue:
     return Dialogue(intents, config.shop, config.dialogue.min_score,
                     config.dialogue.session_timeout_s, config.dialogue.max_sessions,
                     confirm_score=config.dialogue.confirm_score,
-                    confirm_margin=config.dialogue.confirm_margin)
+                    confirm_margin=config.dialogue.confirm_margin,
+                    confirm_heard_below=config.dialogue.confirm_heard_below)
 
 
 def load_engines(config: Config, cache_dir: Path | None = None,
@@ -94,7 +95,8 @@ def load_engines(config: Config, cache_dir: Path | None = None,
         wake, self_check = old.wake, old.self_check
     else:
         wake = timed("wake", lambda: WakeDetector(config.wake, config.base_dir))
-        self_check = timed("self_check", lambda: SelfVoiceCheck(config.wake, config.base_dir))
+        self_check = timed("self_check",
+                           lambda: SelfVoiceCheck(config.wake, config.base_dir, share=wake))
     vad = old.vad if old is not None else timed("vad", SileroVad)
     # The shop's domain sentences restrict/correct the recognizer ([asr] domain).
     domain = build_domain(config, dialogue)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vitad import events as ev
-from vitad.asr.base import Recognizer, RecognizerStream
+from vitad.asr.base import Recognizer, RecognizerStream, domain_partial
 from vitad.audio.denoise import Denoiser, DenoiserUnavailable, make_denoiser
 from vitad.audio.format import AudioChunk
 from vitad.config.schema import ListenSettings, WakeSettings
@@ -35,6 +35,15 @@ def new_turn_id() -> str:
     return f"{time.strftime('%H%M%S')}-{next(_turn_counter)}"
 
 
+def is_streaming(recognizer: object) -> bool:
+    """Does the recognizer give partial results while audio comes in? (Whisper: no)"""
+    return bool(getattr(recognizer, "streaming", True))
+
+
+# Endpoint reasons that end a turn before the normal silence hangover ran out.
+EARLY_REASONS = frozenset({"early", "stable"})
+
+
 @dataclass(frozen=True)
 class Utterance:
     turn_id: str
@@ -43,6 +52,7 @@ class Utterance:
     endpoint: Endpoint
     decided_wall: float  # perf_counter() when the endpoint was decided (latency accounting)
     asr_s: float  # wall time spent finishing recognition after the endpoint
+    confidence: float | None = None  # the recognizer's own, 0..1 (None: it gives none)
 
 
 class Listener:
@@ -50,6 +60,10 @@ class Listener:
 
     ``gate(t)`` tells whether our own reply is (or just was) playing at input time ``t``.
     While it is, a wake detection only counts if ``barge_in(detection, t)`` accepts it.
+
+    ``complete(text)`` judges whether a partial transcript is already a whole question; with
+    it, a streaming recognizer's partials can end the turn early (see :class:`Endpointer`).
+    It is injected (assembly builds it from the dialogue) so the listener knows no dialogue.
     """
 
     def __init__(
@@ -64,6 +78,7 @@ class Listener:
         gate: Callable[[float], bool] = lambda t: False,
         barge_in: Callable[[Detection, float], bool] = lambda d, t: False,
         partials: bool = True,
+        complete: Callable[[str], bool] | None = None,
     ) -> None:
         self.wake_settings = wake_settings
         self.settings = listen_settings
@@ -75,6 +90,7 @@ class Listener:
         self.gate = gate
         self.barge_in = barge_in
         self.partials = partials
+        self.complete = complete
         self._ring: deque[AudioChunk] = deque()
         self._vad_pending = np.zeros(0, dtype=np.int16)
         self._vad_clock = 0.0
@@ -86,13 +102,14 @@ class Listener:
 
     def replace(self, wake_settings: WakeSettings, listen_settings: ListenSettings,
                 wake: WakeDetector, vad: SpeechProbability, recognizer: Recognizer,
-                partials: bool = True) -> None:
+                partials: bool = True, complete: Callable[[str], bool] | None = None) -> None:
         """Use reloaded settings and engines. Call between turns, on the feeding thread."""
         if self._turn is not None:
             raise RuntimeError("Listener.replace called in the middle of a turn")
         self.wake_settings, self.settings = wake_settings, listen_settings
         self.wake, self.vad, self.recognizer = wake, vad, recognizer
         self.partials = partials
+        self.complete = complete
 
     def abandon_turn(self) -> None:
         """The input ended mid-question: release the recognizer's utterance, answer nothing.
@@ -104,6 +121,12 @@ class Listener:
         if turn is not None:
             turn.stream.finish()
             self.wake.reset()
+
+    @property
+    def early_endpointing(self) -> bool:
+        """Can a complete partial end the turn? (a judge, a streaming recognizer, on)"""
+        return (self.complete is not None and self.settings.early_hangover_s > 0
+                and is_streaming(self.recognizer))
 
     @property
     def listening(self) -> bool:
@@ -182,25 +205,37 @@ class Listener:
     def _run_vad(self, chunk: AudioChunk) -> None:
         turn = self._turn
         assert turn is not None
+        # The partial covers the audio up to this chunk's end; the endpointer only lets
+        # frames after that time use it (no look-ahead).
+        t = max(chunk.end, turn.wake_t)  # pre-roll chunks are replayed at wake time
+        early = self.early_endpointing
+        text = self._clean(turn.stream.partial()) if (self.partials or early) else ""
+        if early:
+            # A domain-restricted reading, where the engine has one, is the truer one to judge
+            # (bench/endpoint.py: twice the early turns of the open partial, no cut-offs).
+            judged = self._clean(domain_partial(turn.stream)) or text
+            if judged != turn.judged_partial:
+                turn.judged_partial = judged
+                assert self.complete is not None
+                turn.endpointer.note_partial(bool(judged) and self.complete(judged), t)
         data = np.concatenate([self._vad_pending, chunk.samples])
         usable = len(data) - len(data) % VAD_FRAME
         self._vad_pending = data[usable:]
         for i in range(0, usable, VAD_FRAME):
-            probability = self.vad(data[i : i + VAD_FRAME])
+            frame = data[i : i + VAD_FRAME]
+            probability = self.vad(frame)
             start = self._vad_clock
             self._vad_clock += VAD_FRAME / 16000
             if self._vad_clock <= turn.wake_t:
                 continue
-            endpoint = turn.endpointer.update(probability, start, self._vad_clock)
+            level = float(np.sqrt(np.mean(np.square(frame, dtype=np.float32)))) if early else None
+            endpoint = turn.endpointer.update(probability, start, self._vad_clock, level)
             if endpoint is not None and self._finish_or_continue(endpoint):
                 return
-        if self.partials:
-            text = self._clean(turn.stream.partial())
-            if text != turn.last_partial:
-                turn.last_partial = text
-                t = max(chunk.end, turn.wake_t)  # pre-roll chunks are replayed at wake time
-                self.bus.publish(ev.Transcript(t, turn.turn_id, text, final=False,
-                                               engine=self.recognizer.name))
+        if self.partials and text != turn.last_partial:
+            turn.last_partial = text
+            self.bus.publish(ev.Transcript(t, turn.turn_id, text, final=False,
+                                           engine=self.recognizer.name))
 
     def _clean(self, text: str) -> str:
         return strip_leading_words(normalize(text), self.wake_settings.phrase_words)
@@ -212,7 +247,7 @@ class Listener:
         (Whisper) cannot, so the VAD decides: voice that ended within ``WAKE_TAIL_S`` of the
         wake was the phrase's tail, not a question.
         """
-        if getattr(self.recognizer, "streaming", True):
+        if is_streaming(self.recognizer):
             return not self._clean(turn.stream.partial())
         return endpoint.speech_end - turn.wake_t < WAKE_TAIL_S
 
@@ -227,8 +262,16 @@ class Listener:
         ):
             # Only the tail of "hey jarvis" was voiced: wait for the actual question.
             turn.endpointer = Endpointer(self.settings, start=turn.wake_t)
+            turn.judged_partial = None
             return False
         decided_wall = time.perf_counter()
+        if endpoint.reason in EARLY_REASONS:
+            # The recognizer heard less trailing silence than the normal hangover gives it;
+            # PocketSphinx then loses the last words' best reading ("washer five is broken"
+            # became "the washer is broken"). Give it the rest as silence: ~0.25 s of audio
+            # decodes in a few ms, which is what ending early saves in real time.
+            pad_s = max(0.0, self.settings.hangover_s - self.settings.early_hangover_s)
+            turn.stream.accept(np.zeros(int(pad_s * 16000), dtype=np.int16))
         text = self._clean(turn.stream.finish())
         asr_s = time.perf_counter() - decided_wall
         self._turn = None
@@ -238,7 +281,8 @@ class Listener:
         self.bus.publish(ev.Transcript(endpoint.decided_at, turn.turn_id, text, final=True,
                                        engine=self.recognizer.name))
         self.on_utterance(Utterance(turn.turn_id, text, self.recognizer.name, endpoint,
-                                    decided_wall, asr_s))
+                                    decided_wall, asr_s,
+                                    getattr(turn.stream, "confidence", None)))
         return True
 
 
@@ -250,3 +294,4 @@ class _Turn:
         self.endpointer = endpointer
         self.wake_t = wake_t
         self.last_partial = ""
+        self.judged_partial: str | None = None  # the partial the endpointer last heard of

@@ -39,7 +39,8 @@ class TurnHandler:
             self.bus.publish(ev.TurnEnd(t, utt.turn_id, outcome="no_speech"))
             return
         try:
-            answer = self.dialogue.respond(utt.text, self.session_key, now=t)
+            answer = self.dialogue.respond(utt.text, self.session_key, now=t,
+                                           heard_confidence=utt.confidence)
         except Exception as exc:  # one bad turn must never take the daemon down
             log.exception("dialogue failed")
             self.bus.publish(ev.StageError(t, "dialogue", "dialogue.failed", str(exc), utt.turn_id))
