@@ -9,9 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import silence, with_noise, write_config
+from tests.conftest import config_dict, silence, with_noise, write_config
+from vitad import events as ev
 from vitad.audio.format import INTERNAL_RATE, resample
 from vitad.audio.wavfile import read_wav, write_wav
+from vitad.config.loader import shipped_config_dir, validate_config
+from vitad.config.schema import Config
+from vitad.pipeline.engines import Engines, load_engines
+from vitad.simulate import simulate
 
 
 def run_simulate(tmp_path: Path, wav: Path, config: Path) -> tuple[list[dict], Path]:
@@ -37,7 +42,8 @@ def test_two_questions_in_noise(tmp_path: Path, speech) -> None:
     wav = tmp_path / "in.wav"
     _write_stereo(wav, stereo, 44100)
     config = write_config(tmp_path, shop={"hours": {"open": "07:00", "close": "22:00",
-                                                    "spoken": "daily from 7 until 10 pm"}})
+                                                    "spoken": "daily from 7 until 10 pm"}},
+                          audio={"earcons": []})  # tones: tests/test_simulate_earcons.py
     events, out = run_simulate(tmp_path, wav, config)
 
     by_type: dict[str, list[dict]] = {}
@@ -122,3 +128,47 @@ def test_an_unsure_question_is_confirmed_then_answered(tmp_path: Path, speech) -
     replies = [e["text"] for e in events if e["type"] == "reply"]
     assert replies[0].startswith("Do you") and replies[0].endswith("?")  # a question
     assert replies[1] != replies[0] and not replies[1].startswith("Sorry")
+
+
+def _endpoints(config: Config, engines: Engines, audio: np.ndarray,
+               early_hangover_s: float) -> list[ev.SpeechEnd]:
+    listen = config.listen.model_copy(update={"early_hangover_s": early_hangover_s})
+    result = simulate(config.model_copy(update={"listen": listen}), audio, engines=engines)
+    return [e for e in result.events if isinstance(e, ev.SpeechEnd)]
+
+
+def test_a_complete_question_is_endpointed_before_the_hangover(tmp_path: Path, speech) -> None:
+    """Real wake word, VAD, PocketSphinx partials and dialogue: early endpointing."""
+    config = validate_config(config_dict(tmp_path, asr={"engine": "pocketsphinx"}), "test",
+                             shipped_config_dir())
+    engines = load_engines(config, cache_dir=tmp_path / "cache")
+    engines.tts = None  # captions only: the endpoint is what is measured
+    audio = with_noise(np.concatenate([
+        silence(1.5), speech("Hey Jarvis."), silence(0.3), speech("How much is the big washer?"),
+        silence(4.0)]), level=60)
+    (early,) = _endpoints(config, engines, audio, 0.25)
+    (normal,) = _endpoints(config, engines, audio, 0.0)
+    assert normal.reason == "silence" and early.reason == "early"
+    assert normal.endpoint_t - normal.t >= config.listen.hangover_s
+    assert early.endpoint_t - early.t < config.listen.hangover_s
+    assert early.endpoint_t <= normal.endpoint_t - 0.15  # the latency gained
+    assert abs(early.t - normal.t) < 0.1  # the same end of speech
+
+
+def test_whisper_never_ends_a_turn_early(tmp_path: Path, speech) -> None:
+    """No partials to judge (and the domain corrector around it must not pretend there are)."""
+    config = validate_config(
+        config_dict(tmp_path, asr={"engine": "whisper", "whisper_model": "packaged"},
+                    listen={"early_hangover_s": 0.25}), "test", shipped_config_dir())
+    engines = load_engines(config, cache_dir=tmp_path / "cache")
+    engines.tts = None
+    audio = with_noise(np.concatenate([
+        silence(1.5), speech("Hey Jarvis."), silence(0.3), speech("How much is the big washer?"),
+        silence(4.0)]), level=60)
+    result = simulate(config, audio, engines=engines)
+    (end,) = [e for e in result.events if isinstance(e, ev.SpeechEnd)]
+    assert end.reason == "silence" and end.endpoint_t - end.t >= config.listen.hangover_s
+    # ...right after the hangover (not at the no-speech timeout: no partials is not "only the
+    # wake word so far").
+    assert end.endpoint_t - end.t < config.listen.hangover_s + 0.3
+    assert [e.name for e in result.events if isinstance(e, ev.Intent)] == ["prices"]

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, 
 
 from vitad.config.avatar_settings import AvatarSettings
 from vitad.config.runtime_settings import PrivacySettings, RuntimeSettings
+from vitad.config.schedule_settings import ScheduleSettings
 
 
 class Section(BaseModel):
@@ -66,6 +67,10 @@ class Shop(Section):
         return self
 
 
+EarconName = Literal["wake", "understood", "error"]
+EARCONS: tuple[EarconName, ...] = ("wake", "understood", "error")
+
+
 class AudioSettings(Section):
     input: str = Field(
         "default",
@@ -76,6 +81,9 @@ class AudioSettings(Section):
     chunk_ms: Annotated[int, Field(ge=10, le=160)] = 80
     input_gain: Annotated[float, Field(gt=0, le=20)] = 1.0
     volume: Annotated[float, Field(ge=0, le=2)] = 1.0
+    # Short tones (assets/sounds, vitad/pipeline/earcons.py), 0 = none; which ones play.
+    earcon_volume: Annotated[float, Field(ge=0, le=1)] = 0.5
+    earcons: list[EarconName] = Field(default_factory=lambda: list(EARCONS))
     max_queue_chunks: Annotated[int, Field(ge=4, le=1000)] = 50
 
 
@@ -95,6 +103,12 @@ class WakeSettings(Section):
 class ListenSettings(Section):
     preroll_s: Annotated[float, Field(ge=0, le=3)] = 0.15  # see config/vitad.toml
     hangover_s: Annotated[float, Field(ge=0.1, le=3)] = 0.5
+    # A shorter hangover when the partial transcript is already a complete question
+    # (vitad/pipeline/completeness.py); 0 = off. Streaming recognizers only.
+    early_hangover_s: Annotated[float, Field(ge=0, le=3)] = 0.25
+    # In a chatty room: a complete partial unchanged this long (while the room is quieter than
+    # the customer was) ends the turn too; 0 = off (the default, see config/vitad.toml).
+    stable_partial_s: Annotated[float, Field(ge=0, le=3)] = 0.0
     max_utterance_s: Annotated[float, Field(ge=1, le=60)] = 10.0
     no_speech_timeout_s: Annotated[float, Field(ge=0.5, le=30)] = 5.0
     vad_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
@@ -133,6 +147,7 @@ class DialogueSettings(Section):
     min_score: Annotated[float, Field(ge=0, le=100)] = 60.0
     confirm_score: Annotated[float, Field(ge=0, le=100)] = 70.0
     confirm_margin: Annotated[float, Field(ge=0, le=100)] = 10.0
+    confirm_heard_below: Annotated[float, Field(ge=0, le=1)] = 0.66  # see config/vitad.toml
     session_timeout_s: Annotated[float, Field(ge=5, le=3600)] = 90.0
     max_sessions: Annotated[int, Field(ge=1, le=10000)] = 16
 
@@ -167,5 +182,6 @@ class Config(Section):
     avatar: AvatarSettings = AvatarSettings()
     runtime: RuntimeSettings = RuntimeSettings()
     privacy: PrivacySettings = PrivacySettings()
+    schedule: ScheduleSettings = ScheduleSettings()
     # Where the file came from; relative paths (intents, models) resolve against it.
     base_dir: Path = Field(Path("."), exclude=True)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from vitad import events as ev
+from vitad.audio.schedule import Schedule
 from vitad.avatar.cards import wake_phrase_from_config
 from vitad.config.schema import Config
 from vitad.daemon.devices import FALLBACK_RATE, Edges, MicSupervisor, SpeakerDevice
@@ -41,7 +42,7 @@ from vitad.pipeline.speakers import LiveSpeaker
 from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel
 from vitad.runtime.last_good import UNUSABLE, LoadedConfig, load_or_last_good, save_last_good
-from vitad.runtime.memory import limit_malloc_arenas
+from vitad.runtime.memory import limit_malloc_arenas, release_free_memory
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
 from vitad.tts.prepare import Preparer, TurnGate
 
@@ -87,6 +88,7 @@ class Daemon:
         self.rt: ApplianceRuntime | None = None
         self.avatar: AvatarView | None = None
         self.speaker: LiveSpeaker | None = None
+        self.schedule = Schedule(lambda: self.config.schedule)  # quiet hours, live on reload
         self.mic: MicSupervisor | None = None
         self._listener_thread: threading.Thread | None = None
         self._started_parts: list[tuple[str, Callable[[], None]]] = []
@@ -118,7 +120,7 @@ class Daemon:
         self._start_avatar()
         speaker = self._start_speaker()
         self.pipeline = assemble(self.config, self.engines, self.bus, speaker,
-                                 store_report=self._store_report)
+                                 store_report=self._store_report, schedule=self.schedule)
         self.mic = MicSupervisor(lambda: self.config, self.bus, self.health, self.clock,
                                  sleep=lambda s: self._sleep_beating("listener", s),
                                  factory=self.edges.source)
@@ -148,8 +150,10 @@ class Daemon:
 
     def _load_engines(self, config: Config, reuse: tuple[Config, Engines] | None = None,
                       strict_tts: bool = False) -> Engines:
-        return prepare_engines(config, progress=lambda stage: self.notifier.extend_timeout(60),
-                               reuse=reuse, strict_tts=strict_tts)
+        engines = prepare_engines(config, progress=lambda stage: self.notifier.extend_timeout(60),
+                                  reuse=reuse, strict_tts=strict_tts)
+        release_free_memory()  # loading's scratch buffers, freed but still mapped (~12 MiB)
+        return engines
 
     def _running_on_last_good(self, loaded: LoadedConfig[Engines]) -> None:
         """The live file is broken: say everything about it, run on the copy (degraded)."""
@@ -217,6 +221,7 @@ class Daemon:
             tail_s=self.config.wake.playback_tail_s, heartbeat=self._speaker_beat,
             realtime=self.edges.realtime, reopen=lambda: device.reopen(speaker.rate),
             retry_s=(runtime.device_retry_initial_s, runtime.device_retry_max_s),
+            schedule=self.schedule,
         )
         speaker.start()
         self.speaker = speaker
@@ -336,6 +341,7 @@ class Daemon:
         doc["mic_dropped_chunks"] = self.mic.dropped if self.mic is not None else 0
         doc["stalled_loops"] = self.supervisor.check()
         doc.update(self.preparer.progress().health())
+        doc["schedule"] = self.schedule.health()  # quiet hours now; "dim" for the screen
         return doc
 
     def _tick(self) -> None:

@@ -61,6 +61,7 @@ RULES: dict[str, Apply] = {
     "avatar.fullscreen": Apply.RESTART,
     "runtime": Apply.RESTART,  # state dir, sockets, ceilings, deadlines, device retry
     "privacy": Apply.RESTART,  # the records writer is built once
+    "schedule": Apply.LIVE,  # quiet hours: read on each reply and tone
 }
 MIC_SETTINGS = frozenset({"audio.input", "audio.chunk_ms", "audio.max_queue_chunks",
                           "audio.input_gain"})

@@ -17,7 +17,10 @@ import numpy as np
 
 from vitad import events as ev
 from vitad.audio.format import AudioChunk
+from vitad.audio.schedule import Schedule
 from vitad.config.schema import Config
+from vitad.pipeline.completeness import judge_for
+from vitad.pipeline.earcons import Chimer, Earcons
 from vitad.pipeline.engines import Engines
 from vitad.pipeline.listener import Listener, Utterance
 from vitad.pipeline.turns import TurnHandler
@@ -56,15 +59,21 @@ class Pipeline:
 
     def __init__(self, config: Config, engines: Engines, bus: ev.EventBus,
                  speaker: ReplySpeaker,
-                 store_report: Callable[[ev.ProblemReport], int | None] | None = None) -> None:
+                 store_report: Callable[[ev.ProblemReport], int | None] | None = None,
+                 schedule: Schedule | None = None) -> None:
         self.config = config
         self.engines = engines
         self.speaker = speaker
+        # Wake / understood / error tones through the reply speaker (one that can chime).
+        self.earcons: Earcons | None = None
+        if isinstance(speaker, Chimer):
+            self.earcons = Earcons(speaker, lambda: self.config.audio, schedule)
+            bus.subscribe(self.earcons.on_event)
         self.turns = TurnHandler(engines.dialogue, speaker, bus, store_report=store_report)
         self.listener = Listener(
             config.wake, config.listen, engines.wake, engines.vad, engines.recognizer, bus,
             on_utterance=self.turns, gate=speaker.is_playing, barge_in=self.barge_in,
-            partials=config.asr.partials,
+            partials=config.asr.partials, complete=judge_for(engines.dialogue),
         )
 
     @property
@@ -82,7 +91,8 @@ class Pipeline:
     def use(self, config: Config, engines: Engines) -> None:
         """Switch to reloaded settings and engines. Between turns, on the feeding thread."""
         self.listener.replace(config.wake, config.listen, engines.wake, engines.vad,
-                              engines.recognizer, partials=config.asr.partials)
+                              engines.recognizer, partials=config.asr.partials,
+                              complete=judge_for(engines.dialogue))
         self.turns.dialogue = engines.dialogue
         self.config, self.engines = config, engines
 
@@ -99,6 +109,6 @@ class Pipeline:
 
 def assemble(config: Config, engines: Engines, bus: ev.EventBus, speaker: ReplySpeaker,
              store_report: Callable[[ev.ProblemReport], int | None] | None = None,
-             ) -> Pipeline:
+             schedule: Schedule | None = None) -> Pipeline:
     """wake → endpoint → ASR → dialogue → TTS → speaker, from loaded engines."""
-    return Pipeline(config, engines, bus, speaker, store_report)
+    return Pipeline(config, engines, bus, speaker, store_report, schedule)

@@ -21,6 +21,7 @@ import numpy as np
 
 from vitad import events as ev
 from vitad.audio.format import INTERNAL_RATE, mouth_level, resample
+from vitad.audio.schedule import Schedule
 from vitad.bounded import Backoff, put_drop_oldest
 from vitad.errors import TtsFailure
 from vitad.pipeline.listener import Utterance
@@ -29,6 +30,7 @@ from vitad.tts.piper_engine import PiperTts
 log = logging.getLogger(__name__)
 
 MOUTH_BLOCK_S = 0.04
+CHIME_BLOCK_S = 0.02  # an earcon in progress holds back a reply's first audio at most this
 REFERENCE_KEEP_S = 3.0
 
 
@@ -42,6 +44,11 @@ def _turn_end(t: float, utt: Utterance, intent: str, first_audio_t: float | None
     outcome = "fallback" if intent == "fallback" else "answered"
     latency = None if first_audio_t is None else round(first_audio_t - utt.endpoint.speech_end, 3)
     return ev.TurnEnd(t, utt.turn_id, outcome=outcome, intent=intent, latency_s=latency)
+
+
+def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two int16 signals of the same length, summed and clipped."""
+    return np.clip(a.astype(np.int32) + b, -32768, 32767).astype(np.int16)
 
 
 class TimelineSpeaker:
@@ -64,9 +71,16 @@ class TimelineSpeaker:
         self._pending: list[ev.Event] = []
         self._turn_info: dict[str, tuple[Utterance, str, float | None]] = {}
         self.playing_until = -1.0
+        self._chimes: list[tuple[float, np.ndarray]] = []  # earcons: (start t, samples)
+        self.chime_until = -1.0
 
     def is_playing(self, t: float) -> bool:
-        return t < self.playing_until + self.tail_s
+        return t < max(self.playing_until, self.chime_until) + self.tail_s
+
+    def chime(self, samples: np.ndarray, t: float) -> None:
+        """An earcon at input time ``t``: mixed over the output, never ahead of a reply."""
+        self._chimes.append((t, samples))
+        self.chime_until = max(self.chime_until, t + len(samples) / self.rate)
 
     def say(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
         t0 = utt.endpoint.decided_at
@@ -130,20 +144,25 @@ class TimelineSpeaker:
         n = int(window_s * self.rate)
         out = np.zeros(n, dtype=np.int16)
         begin = t - window_s
-        for start, samples in self._placed:
+        for start, samples in [*self._placed, *self._chimes]:
             offset = round((start - begin) * self.rate)
             lo, hi = max(offset, 0), min(offset + len(samples), n)
             if lo < hi:
-                out[lo:hi] = samples[lo - offset : hi - offset]
+                out[lo:hi] = _mix(out[lo:hi], samples[lo - offset : hi - offset])
         return resample(out, self.rate, INTERNAL_RATE)
 
     def render(self, duration_s: float) -> np.ndarray:
         """The whole output track: replies where they played, silence elsewhere."""
-        end = max([duration_s, *(s + len(a) / self.rate for s, a in self._placed)])
+        placed = [*self._placed, *self._chimes]
+        end = max([duration_s, *(s + len(a) / self.rate for s, a in placed)])
         track = np.zeros(int(end * self.rate) + 1, dtype=np.int16)
         for start, samples in self._placed:
             i = round(start * self.rate)
             track[i : i + len(samples)] = samples[: len(track) - i]
+        for start, samples in self._chimes:
+            i = round(start * self.rate)
+            part = track[i : i + len(samples)]
+            track[i : i + len(part)] = _mix(part, samples[: len(part)])
         return track
 
 
@@ -159,8 +178,10 @@ class LiveSpeaker:
                  clock: Callable[[], float], volume: float = 1.0, tail_s: float = 0.3,
                  heartbeat: Callable[[], None] = lambda: None, realtime: bool = True,
                  reopen: Callable[[], AudioSink] | None = None,
-                 retry_s: tuple[float, float] = (1.0, 30.0)) -> None:
+                 retry_s: tuple[float, float] = (1.0, 30.0),
+                 schedule: Schedule | None = None) -> None:
         self.tts = tts
+        self.schedule = schedule  # quiet hours: a volume factor asked on each reply
         self.sink = sink
         self.bus = bus
         self.clock = clock
@@ -182,9 +203,19 @@ class LiveSpeaker:
         self._stopped = threading.Event()
         self._next_voice: list[PiperTts | None] = []  # a reloaded voice, taken between replies
         self._next_device = threading.Event()  # a reloaded [audio] output, taken likewise
+        # Earcons: a chime thread plays them while the speaker thread synthesizes; a reply's
+        # blocks mix in whatever is left (never queued behind it). Lock order: out, chime.
+        self._out_lock = threading.Lock()  # one writer on the device at a time
+        self._chime_lock = threading.Lock()  # guards _chime and _replying (held briefly)
+        self._chime = np.zeros(0, dtype=np.int16)
+        self._replying = False
+        self._chime_due = threading.Event()
+        self._chime_thread = threading.Thread(target=self._chime_run, name="earcons",
+                                              daemon=True)
 
     def start(self) -> None:
         self._thread.start()
+        self._chime_thread.start()
 
     def close(self) -> None:
         self._stopped.set()
@@ -192,6 +223,9 @@ class LiveSpeaker:
         with contextlib.suppress(queue.Full):
             self._queue.put_nowait(None)
         self._thread.join(timeout=5)
+        self._chime_due.set()
+        if self._chime_thread.is_alive():
+            self._chime_thread.join(timeout=5)
 
     def use_voice(self, tts: PiperTts | None) -> None:
         """Speak with ``tts`` from the next reply on (a reload; any thread may call it)."""
@@ -221,6 +255,34 @@ class LiveSpeaker:
 
     def is_playing(self, t: float | None = None) -> bool:
         return self._playing.is_set() or time.monotonic() - self._last_audio_at < self.tail_s
+
+    def chime(self, samples: np.ndarray, t: float = 0.0) -> None:
+        """Play an earcon now (any thread; returns at once). Overlapping ones are mixed."""
+        with self._chime_lock:
+            n = max(len(self._chime), len(samples))
+            pending = np.zeros(n, dtype=np.int16)
+            pending[: len(self._chime)] = self._chime
+            pending[: len(samples)] = _mix(pending[: len(samples)], samples)
+            self._chime = pending
+            self._last_audio_at = time.monotonic()  # the gate covers it from this moment
+        self._chime_due.set()
+
+    def _chime_run(self) -> None:
+        while not self._stopped.is_set():
+            if not self._chime_due.wait(0.5):
+                continue
+            self._chime_due.clear()
+            while not self._stopped.is_set():
+                with self._out_lock:
+                    with self._chime_lock:
+                        if self._replying or not len(self._chime):
+                            break  # a reply's blocks mix in the rest
+                        block = int(self.rate * CHIME_BLOCK_S)
+                        part, self._chime = self._chime[:block], self._chime[block:]
+                    self._last_audio_at = time.monotonic()
+                    self._emit(part)
+                    self._reference.append(part)
+                    self._last_audio_at = time.monotonic()
 
     def say(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
         self.dropped += put_drop_oldest(self._queue, (turn_id, text, utt, intent))
@@ -256,6 +318,10 @@ class LiveSpeaker:
                                                str(exc), item[0]))
             finally:
                 self._playing.clear()
+                with self._chime_lock:
+                    self._replying = False
+                    if len(self._chime):
+                        self._chime_due.set()  # a tone that came at the very end
 
     def _speak(self, turn_id: str, text: str, utt: Utterance, intent: str) -> None:
         if self.tts is None:
@@ -264,6 +330,7 @@ class LiveSpeaker:
         first_t: float | None = None
         interrupted = False
         block = int(self.rate * MOUTH_BLOCK_S)
+        volume = self.volume * (self.schedule.volume_at() if self.schedule else 1.0)
         try:
             for sentence in self.tts.speak(text):
                 if self._interrupt.is_set():
@@ -271,8 +338,8 @@ class LiveSpeaker:
                     break
                 self.heartbeat()
                 samples = sentence.samples
-                if self.volume != 1.0:
-                    samples = np.clip(samples * self.volume, -32768, 32767).astype(np.int16)
+                if volume != 1.0:
+                    samples = np.clip(samples * volume, -32768, 32767).astype(np.int16)
                 if first_t is None:
                     first_t = self.clock()
                     self.bus.publish(ev.AudioOutStart(first_t, turn_id, cached=sentence.cached))
@@ -284,8 +351,7 @@ class LiveSpeaker:
                         break
                     part = samples[i : i + block]
                     self.bus.publish(ev.MouthLevel(self.clock(), mouth_level(part)))
-                    self._write(part)
-                    self._reference.append(part)
+                    self._reference.append(self._write(part))
                     self._last_audio_at = time.monotonic()
                     self.heartbeat()
                 if interrupted:
@@ -297,7 +363,21 @@ class LiveSpeaker:
         self.bus.publish(ev.AudioOutEnd(self.clock(), turn_id, interrupted=interrupted))
         self.bus.publish(_turn_end(self.clock(), utt, intent, first_t))
 
-    def _write(self, samples: np.ndarray) -> None:
+    def _write(self, samples: np.ndarray) -> np.ndarray:
+        """Speaker thread: write reply audio with any pending earcon mixed in; returns it."""
+        with self._chime_lock:
+            self._replying = True  # before waiting for the device: the tone yields to us
+        with self._out_lock:
+            with self._chime_lock:
+                if len(self._chime):
+                    n = min(len(self._chime), len(samples))
+                    samples = samples.copy()
+                    samples[:n] = _mix(samples[:n], self._chime[:n])
+                    self._chime = self._chime[n:]
+            self._emit(samples)
+        return samples
+
+    def _emit(self, samples: np.ndarray) -> None:
         if self.sink is not None:
             try:
                 self.sink.write(samples)
