@@ -1,4 +1,6 @@
-"""The microphone supervisor and the speaker opener, on a fake clock (no sound card needed)."""
+"""The microphone supervisor and the speaker opener (vitad/daemon/devices.py), on a fake
+clock (no sound card needed). Named test_daemon_devices: tests/audio/test_devices.py has
+the basename, and test folders have no __init__.py."""
 
 from __future__ import annotations
 
