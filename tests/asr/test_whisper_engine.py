@@ -235,3 +235,25 @@ def test_two_pass_with_real_whisper_fixes_an_unsure_first_pass(whisper: WhisperR
         stream.accept(audio[i : i + 1280])
     assert stream.finish() == "how much is the big washer"
     assert stream.used == "secondary" and stream.confidence > 0.5  # type: ignore[operator]
+
+
+def test_whisper_keeps_only_the_last_moment_before_the_wake_fired() -> None:
+    """The listener's pre-roll is the tail of "hey jarvis", which Whisper writes as words:
+    after mark_wake only WAKE_LEAD_S of it is transcribed (orchestration: fake decoder)."""
+    from vitad.asr.whisper_engine import WAKE_LEAD_S, Transcription, WhisperStream
+
+    heard: list[np.ndarray] = []
+
+    class Decoder:
+        def transcribe(self, samples: np.ndarray) -> Transcription:
+            heard.append(samples)
+            return Transcription("what time do you close", 0.9)
+
+    stream = WhisperStream(Decoder())  # type: ignore[arg-type]
+    stream.accept(np.full(9600, 1, dtype=np.int16))  # 0.6 s of pre-roll
+    stream.mark_wake()
+    stream.accept(np.full(16000, 2, dtype=np.int16))  # the question
+    assert stream.finish() == "what time do you close"
+    (samples,) = heard
+    assert len(samples) == int(WAKE_LEAD_S * 16000) + 16000
+    assert np.count_nonzero(samples == 1) == int(WAKE_LEAD_S * 16000)

@@ -267,6 +267,23 @@ def test_a_complete_question_ends_early() -> None:
     assert end.reason == "early"
 
 
+def test_the_stream_is_told_where_the_wake_fired_after_the_pre_roll() -> None:
+    """Whisper keeps only the end of the pre-roll; it learns where that is from mark_wake."""
+    rig = Rig([1.6], QUESTION, preroll_s=0.6)
+    marks: list[int] = []
+    start = rig.rec.start
+
+    def marking_start():  # type: ignore[no-untyped-def]
+        stream = start()
+        stream.mark_wake = lambda: marks.append(stream.samples)  # type: ignore[attr-defined]
+        return stream
+
+    rig.rec.start = marking_start  # type: ignore[method-assign]
+    rig.feed(audio(("quiet", 1.6), ("loud", 1.0), ("quiet", 2.0)))
+    assert len(marks) == 1
+    assert 0.6 * 16000 <= marks[0] <= 0.8 * 16000  # exactly the pre-roll had been fed
+
+
 def test_ending_early_gives_the_recognizer_the_rest_of_the_hangover_as_silence() -> None:
     """PocketSphinx finalizes worse on 0.25 s of trailing silence than on 0.5 s (it lost the
     number of "washer five is broken"): the missing 0.25 s is fed as digital silence."""

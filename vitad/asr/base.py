@@ -21,6 +21,20 @@ class RecognizerStream(Protocol):
         ...
 
 
+def mark_wake(stream: object) -> None:
+    """Tell ``stream`` that the audio fed so far ends where the wake word fired.
+
+    The listener feeds a streaming recognizer ``[listen] preroll_s`` of audio from before the
+    wake fired (PocketSphinx's live normalisation settles on it). Whisper, which decodes the
+    whole buffer at once, turns that tail of "hey jarvis" into words ("are you nervous…"), so
+    it keeps only the last moment of it. Optional: streams and wrappers that care define
+    ``mark_wake()``.
+    """
+    mark = getattr(stream, "mark_wake", None)
+    if callable(mark):
+        mark()
+
+
 def domain_partial(stream: object) -> str:
     """The domain-restricted decoder's text so far ('' when the engine has none).
 

@@ -25,7 +25,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
 
-from vitad.asr.base import Recognizer, RecognizerStream, domain_partial
+from vitad.asr.base import Recognizer, RecognizerStream, domain_partial, mark_wake
 from vitad.config.schema import AsrSettings
 from vitad.dialogue.text import normalize
 
@@ -170,6 +170,9 @@ class CorrectingStream:
 
     def domain_partial(self) -> str:
         return domain_partial(self._inner)
+
+    def mark_wake(self) -> None:
+        mark_wake(self._inner)
 
     def finish(self) -> str:
         raw = self._inner.finish()

@@ -29,13 +29,33 @@ def _whisper(settings: AsrSettings, base_dir: Path) -> Recognizer:
                              threads=settings.whisper_threads, bias=settings.whisper_bias)
 
 
+def _vosk_model_dir(settings: AsrSettings, base_dir: Path) -> Path:
+    model_dir = settings.vosk_model.expanduser()
+    return model_dir if model_dir.is_absolute() else base_dir / model_dir
+
+
 def _vosk(settings: AsrSettings, base_dir: Path) -> Recognizer:
     from vitad.asr.vosk_engine import VoskRecognizer
 
-    model_dir = settings.vosk_model.expanduser()
-    if not model_dir.is_absolute():
-        model_dir = base_dir / model_dir
-    return VoskRecognizer(model_dir, settings.use_grammar)
+    return VoskRecognizer(_vosk_model_dir(settings, base_dir), settings.use_grammar)
+
+
+def models_present(settings: AsrSettings, base_dir: Path = Path(".")) -> bool:
+    """Are the model files the settings name on disk (Vosk, Whisper, the second pass)?
+
+    A reload uses it to tell whether a recognizer that fell back should be loaded again
+    (after `vitad fetch-models`) or kept: a fresh decoder has not adapted to the room yet.
+    """
+    from vitad.asr.whisper_engine import check_model_dir, resolve_model_dir
+
+    if settings.engine == "vosk" and not _vosk_model_dir(settings, base_dir).is_dir():
+        return False
+    if settings.engine == "whisper" or settings.second_pass == "whisper":
+        try:
+            check_model_dir(resolve_model_dir(settings.whisper_model, base_dir))
+        except AsrFailure:
+            return False
+    return True
 
 
 def build_recognizer(settings: AsrSettings, base_dir: Path = Path(".")) -> RecognizerChoice:

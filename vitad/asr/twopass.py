@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from vitad.asr.base import Recognizer, RecognizerStream, domain_partial
+from vitad.asr.base import Recognizer, RecognizerStream, domain_partial, mark_wake
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,7 @@ class TwoPassStream:
         self.confidence: float | None = None
         self.primary_text = ""
         self._text: str | None = None
+        self._wake_at: int | None = None  # buffer position where the wake word fired
 
     def accept(self, samples: np.ndarray) -> None:
         self._primary.accept(samples)
@@ -67,6 +68,10 @@ class TwoPassStream:
 
     def domain_partial(self) -> str:
         return domain_partial(self._primary)
+
+    def mark_wake(self) -> None:
+        mark_wake(self._primary)
+        self._wake_at = self._n
 
     def finish(self) -> str:
         if self._text is None:
@@ -82,7 +87,11 @@ class TwoPassStream:
             return text
         second = self._owner.secondary.start()
         try:
-            second.accept(self._buf[: self._n])
+            wake_at = self._n if self._wake_at is None else self._wake_at
+            second.accept(self._buf[:wake_at])
+            if self._wake_at is not None:
+                mark_wake(second)
+            second.accept(self._buf[wake_at : self._n])
             better = second.finish()
         except Exception as exc:  # a failing second pass must not cost the customer an answer
             log.warning("asr: second pass failed (%s); keeping the first pass", exc)

@@ -40,6 +40,11 @@ FETCH_HINT = "run 'vitad fetch-models whisper'"
 # Audio whose peak stays under this (≈ -50 dBFS) is silence: Whisper is not even asked, since
 # on digital silence it tends to answer "you" or ".".
 SILENCE_PEAK = 100
+# Of the audio from before the wake word fired (the listener's pre-roll), Whisper keeps only
+# this much: the rest is the tail of "hey jarvis", which it turns into words ("are you
+# nervous…"). On the accuracy corpus's dev split keeping 0.6 s → 0.15 s cut Whisper's word
+# errors from 58 % to 30 %, and a question said with no pause keeps its first word.
+WAKE_LEAD_S = 0.15
 
 
 @dataclass(frozen=True)
@@ -251,6 +256,11 @@ class WhisperStream:
         self.dropped = 0  # samples past the cap (the start of a question matters most)
         self.confidence: float | None = None
         self.result: Transcription | None = None
+        self._start = 0  # where transcription starts (see mark_wake)
+
+    def mark_wake(self) -> None:
+        """The audio so far ends where the wake word fired: keep only WAKE_LEAD_S of it."""
+        self._start = max(0, self._n - int(WAKE_LEAD_S * SAMPLE_RATE))
 
     def accept(self, samples: np.ndarray) -> None:
         take = min(len(samples), len(self._buf) - self._n)
@@ -267,7 +277,7 @@ class WhisperStream:
             if self.dropped:
                 log.debug("whisper: utterance cut at %.0f s (%d samples dropped)",
                           len(self._buf) / SAMPLE_RATE, self.dropped)
-            self.result = self._rec.transcribe(self._buf[: self._n])
+            self.result = self._rec.transcribe(self._buf[self._start : self._n])
             self.confidence = self.result.confidence
         return self.result.text
 

@@ -17,7 +17,7 @@ from typing import Protocol, TypeVar
 from vitad import events as ev
 from vitad.asr.base import Recognizer
 from vitad.asr.correction import apply_domain
-from vitad.asr.factory import build_recognizer, build_second_pass
+from vitad.asr.factory import build_recognizer, build_second_pass, models_present
 from vitad.asr.twopass import TwoPassRecognizer, confident_above
 from vitad.config.loader import ConfigError, resolve
 from vitad.config.schema import Config
@@ -102,8 +102,12 @@ def load_engines(config: Config, cache_dir: Path | None = None,
     domain = build_domain(config, dialogue)
     if (old is not None and old_config is not None and old_config.asr == config.asr
             and old_config.base_dir == config.base_dir and old.domain == domain
-            and not old.asr_degraded):
-        recognizer = old.recognizer  # a new price or voice: same sentences, same recognizer
+            and (not old.asr_degraded or not models_present(config.asr, config.base_dir))):
+        # A new price or voice: same sentences, same recognizer (and its adaptation to the
+        # room). One that fell back is kept too while its model is still missing; once
+        # `vitad fetch-models` installed it, the reload loads the configured engine.
+        recognizer = old.recognizer
+        degraded += [d for d in old.degraded if d.component == "asr" and d.active]
     else:
         recognizer = _load_recognizer(config, domain, degraded, timed)
     tts: PiperTts | None

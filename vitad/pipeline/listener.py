@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from vitad import events as ev
-from vitad.asr.base import Recognizer, RecognizerStream, domain_partial
+from vitad.asr.base import Recognizer, RecognizerStream, domain_partial, mark_wake
 from vitad.audio.denoise import Denoiser, DenoiserUnavailable, make_denoiser
 from vitad.audio.format import AudioChunk
 from vitad.config.schema import ListenSettings, WakeSettings
@@ -201,6 +201,7 @@ class Listener:
             self._run_vad(chunk)
             if self._turn is None:
                 return
+        mark_wake(self._turn.stream)
 
     def _run_vad(self, chunk: AudioChunk) -> None:
         turn = self._turn
