@@ -366,13 +366,17 @@ def test_a_wrapped_whisper_is_still_not_streaming() -> None:
     assert is_streaming(CorrectingRecognizer(FakeRecognizer(ASKED), corrector))
 
 
+def _babble_rig() -> Rig:
+    """The babble rule on; after "close" the recognizer hears nothing new."""
+    words = [*ASKED, *[""] * 100]
+    return Rig([1.2], words, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
+               stable_partial_s=0.4, preroll_s=0.6, max_utterance_s=8.0)
+
+
 def test_in_babble_a_stable_complete_question_ends_the_turn() -> None:
     """Other people talk on, more quietly (the VAD hears voices throughout); the customer's
     words stop."""
-    words = [*ASKED, *[""] * 100]  # after "close" the recognizer hears nothing new
-    rig = Rig([1.2], words, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
-              stable_partial_s=0.4,
-              preroll_s=0.6, max_utterance_s=8.0)
+    rig = _babble_rig()
     rig.feed(audio(("quiet", 1.0), ("loud", 0.16), ("quiet", 0.2), ("loud", 0.4),
                    ("murmur", 4.0)))
     (utt,) = rig.utterances
@@ -383,10 +387,7 @@ def test_in_babble_a_stable_complete_question_ends_the_turn() -> None:
 def test_a_stalled_partial_while_the_customer_talks_on_is_not_the_end() -> None:
     """The recognizer stops producing words, but the voice goes on as loud as the question:
     the customer is still talking (the babble rule must not cut them off)."""
-    words = [*ASKED, *[""] * 100]
-    rig = Rig([1.2], words, complete=ends_with_close, hangover_s=0.5, early_hangover_s=0.25,
-              stable_partial_s=0.4,
-              preroll_s=0.6, max_utterance_s=8.0)
+    rig = _babble_rig()
     rig.feed(audio(("quiet", 1.0), ("loud", 0.16), ("quiet", 0.2), ("loud", 1.6),
                    ("quiet", 2.0)))
     (utt,) = rig.utterances
