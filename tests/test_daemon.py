@@ -71,6 +71,12 @@ def start_daemon(config: Path, notify: NotifyListener, tmp_path: Path,
                             env=environ, stdout=log, stderr=subprocess.STDOUT, text=True)
 
 
+def log_tail(tmp_path: Path, lines: int = 40) -> str:
+    """The end of the daemon's log, for an assertion message (why did it die?)."""
+    text = (tmp_path / "daemon.log").read_text(errors="replace")
+    return "daemon.log ends:\n" + "\n".join(text.splitlines()[-lines:])
+
+
 def stop(proc: subprocess.Popen[str]) -> int:
     proc.send_signal(signal.SIGTERM)
     try:
@@ -238,7 +244,7 @@ def test_sigusr1_dumps_every_thread_and_a_corrupt_db_is_moved_aside(tmp_path: Pa
         notify.wait_for("READY=1", 60)
         proc.send_signal(signal.SIGUSR1)
         notify.pump(1.5)
-        assert proc.poll() is None
+        assert proc.poll() is None, log_tail(tmp_path)
     finally:
         stop(proc)
     log = (tmp_path / "daemon.log").read_text()

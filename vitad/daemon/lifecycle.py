@@ -19,7 +19,6 @@ deadline; a hung listener, speaker, DB writer or main loop therefore stops the p
 from __future__ import annotations
 
 import contextlib
-import faulthandler
 import logging
 import signal
 import threading
@@ -44,6 +43,7 @@ from vitad.runtime.health import HealthModel
 from vitad.runtime.last_good import UNUSABLE, LoadedConfig, load_or_last_good, save_last_good
 from vitad.runtime.memory import limit_malloc_arenas, release_free_memory
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
+from vitad.runtime.stackdump import install_stack_dump_signal
 from vitad.tts.prepare import Preparer, TurnGate
 
 if TYPE_CHECKING:
@@ -413,7 +413,7 @@ def run_daemon(config_path: Path | None) -> int:
     signal.signal(signal.SIGINT, daemon.request_stop)
     signal.signal(signal.SIGHUP, daemon.request_reload)
     # `kill -USR1 <pid>`: every thread's stack into the journal (where is it stuck?).
-    faulthandler.register(signal.SIGUSR1, all_threads=True)
+    install_stack_dump_signal(signal.SIGUSR1)
     try:
         daemon.start()
         daemon.run_forever()
