@@ -42,7 +42,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run as a script from anywhere
 
 from vitad.audio.wavfile import chunks_from_array, read_wav_internal  # noqa: E402
-from vitad.config.loader import ConfigError, shipped_config_dir, validate_config  # noqa: E402
+from vitad.config.loader import (  # noqa: E402
+    ConfigError,
+    sandbox_config_dict,
+    shipped_config_dir,
+    validate_config,
+)
 from vitad.config.schema import Config  # noqa: E402
 from vitad.dialogue.text import normalize  # noqa: E402
 
@@ -94,14 +99,7 @@ def setup_from(engine: str, noise: str, domain: str | None, second_pass: str | N
 
 def build_config(setup: Setup, tmp: Path) -> Config:
     """The shipped config with temp paths, avatar off, and the setup's overrides."""
-    data = tomllib.loads((shipped_config_dir() / "vitad.toml").read_text())
-    data["dialogue"]["intents"] = str(shipped_config_dir() / "intents.en.toml")
-    data["tts"]["cache_dir"] = str(tmp / "tts-cache")
-    data.setdefault("runtime", {})["state_dir"] = str(tmp / "state")
-    data["runtime"]["health_socket"] = str(tmp / "health.sock")
-    data["avatar"]["enabled"] = False
-    for section, values in setup.overrides.items():
-        data.setdefault(section, {}).update(values)
+    data = sandbox_config_dict(tmp, **setup.overrides)
     return validate_config(data, setup.name, shipped_config_dir())
 
 

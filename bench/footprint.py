@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -67,18 +66,11 @@ def vosk_model_dir() -> Path | None:
 
 
 def config_dict(tmp: Path, **sections: dict) -> dict:
-    """The shipped config with temp paths (as tests/conftest.py does), plus overrides."""
-    from vitad.config.loader import shipped_config_dir
+    """The shipped config with temp paths and the avatar at 1280x720 (still off), plus overrides."""
+    from vitad.config.loader import sandbox_config_dict
 
-    data = tomllib.loads((shipped_config_dir() / "vitad.toml").read_text())
-    data["dialogue"]["intents"] = str(shipped_config_dir() / "intents.en.toml")
-    data["tts"]["cache_dir"] = str(tmp / "tts-cache")
-    data.setdefault("runtime", {})["state_dir"] = str(tmp / "state")
-    data["runtime"]["health_socket"] = str(tmp / "health.sock")
-    data["avatar"].update({"enabled": False, "size": "1280x720"})
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return data
+    avatar = {"enabled": False, "size": "1280x720", **sections.pop("avatar", {})}
+    return sandbox_config_dict(tmp, avatar=avatar, **sections)
 
 
 def asr_section(engine: str) -> dict:

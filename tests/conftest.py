@@ -19,7 +19,7 @@ import tomli_w
 
 from vitad.audio.format import INTERNAL_RATE, float_to_int16, resample
 from vitad.audio.wavfile import read_wav_internal
-from vitad.config.loader import shipped_config_dir, validate_config
+from vitad.config.loader import sandbox_config_dict, shipped_config_dir, validate_config
 from vitad.config.schema import Config
 from vitad.demo import laundromat_noise
 
@@ -30,15 +30,7 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
 def config_dict(tmp_path: Path, **sections: dict) -> dict:
     """The shipped config as a dict, with writable temp paths and overrides per section."""
-    data = tomllib.loads((shipped_config_dir() / "vitad.toml").read_text())
-    data["dialogue"]["intents"] = str(shipped_config_dir() / "intents.en.toml")
-    data["tts"]["cache_dir"] = str(tmp_path / "tts-cache")
-    data.setdefault("runtime", {})["state_dir"] = str(tmp_path / "state")
-    data["runtime"]["health_socket"] = str(tmp_path / "health.sock")
-    data["avatar"]["enabled"] = False
-    for name, values in sections.items():
-        data.setdefault(name, {}).update(values)
-    return data
+    return sandbox_config_dict(tmp_path, **sections)
 
 
 def write_config(tmp_path: Path, **sections: dict) -> Path:
@@ -50,10 +42,6 @@ def write_config(tmp_path: Path, **sections: dict) -> Path:
 
 def with_wake_model(config_text: str, model: Path) -> str:
     """The same config with ``[wake] models = [model]``."""
-    import tomllib
-
-    import tomli_w
-
     data = tomllib.loads(config_text)
     data["wake"]["models"] = [str(model)]
     return tomli_w.dumps(data)

@@ -194,6 +194,21 @@ def bundled_config_path() -> Path:
     return shipped_config_dir() / "vitad.toml"
 
 
+def sandbox_config_dict(root: Path, **sections: dict[str, Any]) -> dict[str, Any]:
+    """The shipped config as a dict with every file it writes under ``root`` and the avatar
+    off, then ``sections`` merged in per table — how tests and benchmarks run a real daemon
+    or pipeline without touching /var/lib/vitad."""
+    data = tomllib.loads(bundled_config_path().read_text())
+    data["dialogue"]["intents"] = str(shipped_config_dir() / "intents.en.toml")
+    data["tts"]["cache_dir"] = str(root / "tts-cache")
+    data.setdefault("runtime", {})["state_dir"] = str(root / "state")
+    data["runtime"]["health_socket"] = str(root / "health.sock")
+    data["avatar"]["enabled"] = False
+    for name, values in sections.items():
+        data.setdefault(name, {}).update(values)
+    return data
+
+
 def config_source(path: Path | None) -> Path:
     """The file ``load_config(path)`` reads: ``path``, else /etc/vitad/vitad.toml or bundled."""
     if path is not None:
