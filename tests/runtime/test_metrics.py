@@ -144,13 +144,13 @@ def test_private_registry():
 def test_runtime_gauges_for_fleet_alerts():
     """Readiness, chats today and unacknowledged problem reports (ops/prometheus/alerts.yml)."""
     m = Metrics()
-    m.update_runtime(True, 7, [1_700_000_500.0, 1_700_000_100.0])
+    m.update_runtime(True, 7, 2, 1_700_000_100.0)
     s = _samples(m.render().decode())
     assert s[("vitad_ready", ())] == 1
     assert s[("vitad_turns_today", ())] == 7
     assert s[("vitad_problem_reports_unacked", ())] == 2
     assert s[("vitad_problem_report_oldest_unacked_timestamp_seconds", ())] == 1_700_000_100.0
-    m.update_runtime(False, 0, [])
+    m.update_runtime(False, 0, 0, None)
     s = _samples(m.render().decode())
     assert s[("vitad_ready", ())] == 0
     assert s[("vitad_problem_reports_unacked", ())] == 0

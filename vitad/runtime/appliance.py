@@ -109,7 +109,7 @@ class ApplianceRuntime:
             self._next_metrics = now + self.runtime.metrics_interval_s
             self.metrics.records_dropped.set(self.records.dropped)
             self.metrics.update_runtime(True, self.health.snapshot()["turns_today"],
-                                        [r["time"] for r in self.records.list_reports()])
+                                        *self.records.unacked_reports())
             self.metrics.write_textfile(self.runtime.metrics_textfile)
         if pinged:
             if self._status_line is not None:

@@ -144,14 +144,14 @@ class Metrics:
                 self.degraded_seconds.labels(*key).inc(max(0.0, now - since))
                 self._active[key] = now
 
-    def update_runtime(
-        self, ready: bool, turns_today: int, unacked_report_times: list[float]
-    ) -> None:
-        """Readiness, today's turn count and the unacknowledged problem reports' times."""
+    def update_runtime(self, ready: bool, turns_today: int, unacked_reports: int,
+                       oldest_unacked: float | None) -> None:
+        """Readiness, today's turn count, and the unacknowledged problem reports (how many,
+        and the oldest one's time; 0 when there is none)."""
         self.ready.set(1 if ready else 0)
         self.turns_today.set(max(0, turns_today))
-        self.reports_unacked.set(len(unacked_report_times))
-        self.oldest_unacked_report.set(min(unacked_report_times, default=0.0))
+        self.reports_unacked.set(unacked_reports)
+        self.oldest_unacked_report.set(oldest_unacked or 0.0)
 
     # --- process --------------------------------------------------------------------------------
     def update_process(self) -> None:

@@ -47,11 +47,14 @@ def test_stats_and_ack(tmp_path):
     assert week["median_latency_s"] == pytest.approx((0.8 + 0.9) / 2)
     assert week["counters"] == {"wakes": 7}
     assert st["unacked_reports"] == 2
+    count, oldest = s.unacked_reports()
+    assert count == 2 and oldest == min(r["time"] for r in s.list_reports())
 
     assert s.ack_report(r1) is True
     assert s.ack_report(r1) is False  # already acknowledged
     assert s.ack_report(9999) is False
     assert [r["id"] for r in s.list_reports()] == [r2]
+    assert s.unacked_reports() == (1, s.list_reports()[0]["time"])
     assert [r["id"] for r in s.list_reports(unacked_only=False)] == [r1, r2]
     s.close()
 

@@ -62,6 +62,21 @@ class RecordReader:
             return []
         return [dict(r) for r in rows]
 
+    def unacked_reports(self) -> tuple[int, float | None]:
+        """How many problem reports wait for staff, and the oldest one's time (None: none).
+
+        One indexed COUNT/MIN, not the rows: the metrics writer asks every interval, and a
+        shop nobody acknowledges for months may hold thousands of reports."""
+        try:
+            with self._read_conn() as conn:
+                count, oldest = conn.execute(
+                    "SELECT COUNT(*), MIN(time) FROM problem_reports WHERE acked_at IS NULL"
+                ).fetchone()
+        except sqlite3.Error as exc:
+            self._error("count problem reports in", exc)
+            return 0, None
+        return int(count), oldest
+
     def ack_report(self, report_id: int, now: float | None = None) -> bool:
         """Mark a report handled. False if no such unacknowledged report (or the DB failed)."""
         now = time.time() if now is None else now
