@@ -134,10 +134,13 @@ class AudioOutStart(Event):
 
 @dataclass(frozen=True)
 class MouthLevel(Event):
-    """Loudness 0..1 of the reply audio at playback time (drives the avatar's mouth)."""
+    """Loudness 0..1 of the reply audio at playback time (drives the avatar's mouth), and
+    the mouth shape its phonemes call for (``vitad.avatar.state.VISEMES``; None when the
+    voice gives no phoneme alignments: the mouth then follows loudness alone)."""
 
     type: ClassVar[EventType] = EventType.MOUTH
     level: float
+    viseme: str | None = None
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Quiet hours: ranges (across midnight too), validation, and a live volume change."""
+"""Quiet hours: ranges (across midnight too), validation, a live volume change, the screen's
+dimming on the same schedule (and the deprecated [avatar] night_* keys)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from tests.conftest import config_dict
 from tests.fakes import FakeTts
 from vitad import events as ev
-from vitad.audio.schedule import Schedule
+from vitad.audio.schedule import Levels, Schedule, night_keys_note
 from vitad.config.loader import ConfigError, shipped_config_dir, validate_config
 from vitad.config.schedule_settings import QuietRange, ScheduleSettings
 from vitad.pipeline.endpoint import Endpoint
@@ -51,7 +52,8 @@ def test_a_same_day_range_and_the_first_match_wins() -> None:
     assert schedule.volume_at(at(14, 30)) == 0.9
     assert schedule.volume_at(at(15, 0)) == 1.0
     assert Schedule(lambda: ScheduleSettings()).health(at(3, 0)) == {
-        "quiet": None, "volume": 1.0, "earcon_volume": 1.0, "dim": 1.0}
+        "quiet": None, "volume": 1.0, "earcon_volume": 1.0, "dim": 1.0,
+        "dim_from": "schedule"}
 
 
 def test_the_settings_are_read_live() -> None:
@@ -129,3 +131,66 @@ def test_the_reply_volume_changes_at_the_boundary() -> None:
     assert day == pytest.approx(8000 * 0.5, abs=2)  # FakeTts peaks at 8000; [audio] volume
     assert night == pytest.approx(8000 * 0.5 * 0.6, abs=2)
     assert morning == day
+
+
+def test_the_volume_and_the_screen_change_together_at_the_boundary() -> None:
+    """One injected clock drives the speaker's schedule and the avatar's: at 22:00 the reply
+    is quieter and the screen dims (within the state's 10 s check), at 07:00 both return."""
+    from vitad.avatar.state import AvatarState
+    from vitad.config.avatar_settings import AvatarSettings
+
+    clock = [at(21, 59)]
+    settings = quiet(NIGHT)
+    schedule = Schedule(lambda: settings, now=lambda: clock[0])
+    state = AvatarState(AvatarSettings(), seed=1, schedule=settings,
+                        wallclock=lambda: clock[0].time())
+    bus, sink = ev.EventBus(), Recorder()
+    speaker = LiveSpeaker(FakeTts(), sink, bus, time.monotonic,  # type: ignore[arg-type]
+                          realtime=False, schedule=schedule)
+    speaker.start()
+    seen = []
+    try:
+        for t, (hh, mm) in enumerate([(21, 59), (22, 0), (7, 0)]):
+            clock[0] = at(hh, mm)
+            state.tick(t * 11.0)
+            seen.append((_reply_peak(speaker, sink, bus, f"t{t}"), state.brightness,
+                         state.mode, schedule.health()["dim"]))
+    finally:
+        speaker.close()
+    assert [s[1:] for s in seen] == [(1.0, "idle", 1.0), (0.5, "night", 0.5),
+                                     (1.0, "idle", 1.0)]
+    assert seen[1][0] == pytest.approx(seen[0][0] * 0.6, abs=2) and seen[2][0] == seen[0][0]
+
+
+def test_dim_comes_from_the_first_range_in_force_that_sets_it() -> None:
+    schedule = Schedule(lambda: quiet({"from": "22:00", "to": "07:00", "volume": 0.6},
+                                      {"from": "20:00", "to": "08:00", "dim": 0.4}))
+    assert schedule.levels_at(at(23, 0)) == Levels(0.6, 1.0, 0.4, "22:00-07:00", True)
+    assert schedule.levels_at(at(21, 0)) == Levels(1.0, 1.0, 0.4, "20:00-08:00", True)
+    assert schedule.levels_at(at(12, 0)) == Levels()
+
+
+def test_the_deprecated_avatar_night_keys_dim_until_the_schedule_does() -> None:
+    from vitad.config.avatar_settings import AvatarSettings
+
+    avatar = AvatarSettings()  # the defaults: 22:00-06:00 at 0.35, as before [schedule]
+    volume_only = quiet({"from": "22:00", "to": "07:00", "volume": 0.6})
+    schedule = Schedule(lambda: volume_only, avatar=lambda: avatar)
+    assert schedule.health(at(23, 0)) == {"quiet": "22:00-07:00", "volume": 0.6,
+                                          "earcon_volume": 1.0, "dim": 0.35,
+                                          "dim_from": "[avatar] night_*"}
+    assert schedule.levels_at(at(6, 30)).dim == 1.0  # the avatar's night ends at 06:00
+    assert night_keys_note(volume_only, avatar) is None  # defaults: nothing to say
+    avatar = AvatarSettings(night_start="23:00", night_end="05:00")
+    assert schedule.levels_at(at(22, 30)).dim == 1.0 and schedule.levels_at(at(23, 0)).night
+    assert night_keys_note(volume_only, avatar) == (
+        '[avatar] night_start, [avatar] night_end: deprecated; write the night as [schedule] '
+        'quiet = [{ from = "23:00", to = "05:00", dim = 0.35 }]')
+    with_dim = quiet(NIGHT)
+    assert night_keys_note(with_dim, avatar) == (
+        "[avatar] night_start, [avatar] night_end: deprecated and ignored, [schedule] quiet "
+        "ranges set dim")
+    schedule = Schedule(lambda: with_dim, avatar=lambda: avatar)
+    assert schedule.levels_at(at(23, 30)).dim == 0.5
+    assert schedule.levels_at(at(7, 30)).dim == 1.0  # the avatar's 05:00 no longer counts
+    assert schedule.health(at(23, 30))["dim_from"] == "schedule"

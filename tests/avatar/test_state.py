@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from avatar_testlib import new_state
 
-from vitad.avatar.state import AvatarState, in_quiet_hours
+from vitad.avatar.state import AvatarState
 from vitad.config.avatar_settings import AvatarSettings
 from vitad.events import (
     AudioOutEnd,
@@ -134,16 +134,6 @@ def test_attract_after_idle_and_cards_rotate() -> None:
     assert st.attract_card == 1
     st.on_event(Wake(t=st.now, model="hey_jarvis", score=0.9))
     assert not st.attract  # someone talks to us: back to the face
-
-
-def test_quiet_hours_cross_midnight() -> None:
-    start, end = dtime(22), dtime(6)
-    assert in_quiet_hours(dtime(23, 59), start, end)
-    assert in_quiet_hours(dtime(5, 59), start, end)
-    assert not in_quiet_hours(dtime(6, 0), start, end)
-    assert not in_quiet_hours(dtime(12), start, end)
-    assert in_quiet_hours(dtime(13), dtime(12), dtime(14))
-    assert not in_quiet_hours(dtime(13), None, None)
 
 
 def test_night_mode_from_wallclock_and_wakes_up() -> None:

@@ -1,4 +1,4 @@
-"""The bounded, atomic on-disk cache of synthesized sentences."""
+"""The bounded, atomic on-disk cache of synthesized sentences (audio + phoneme alignments)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from vitad.tts.cache import AudioCache
+from vitad.tts.cache import AudioCache, Speech, encode_entry, entry_bytes
 
 
 def key(i: int | str) -> str:
@@ -28,19 +28,56 @@ def test_miss_then_hit(tmp_path: Path) -> None:
     samples = (np.sin(np.arange(700) / 5) * 9000).astype(np.int16)
     cache.put(key(0), samples)
     got = cache.get(key(0))
-    assert got is not None and got.dtype == np.int16 and np.array_equal(got, samples)
+    assert got is not None and got.samples.dtype == np.int16
+    assert np.array_equal(got.samples, samples) and got.alignment is None
     assert (cache.hits, cache.misses) == (1, 1)
     assert AudioCache(tmp_path, max_bytes=10_000).get(key(0)) is not None  # survives restart
 
 
+ALIGNMENT = (("^", 100), ("m", 250), ("ˈ", 50), ("ɔ", 200), ("ː", 50), ("$", 50))
+
+
+def test_alignments_round_trip_with_the_audio(tmp_path: Path) -> None:
+    samples = (np.sin(np.arange(700) / 5) * 9000).astype(np.int16)
+    AudioCache(tmp_path, 10_000).put(key(0), samples, ALIGNMENT)
+    got = AudioCache(tmp_path, 10_000).get(key(0))  # another process, after a restart
+    assert got is not None and got.alignment == ALIGNMENT
+    assert np.array_equal(got.samples, samples)
+    assert (tmp_path / f"{key(0)}.pcm").stat().st_size == entry_bytes(Speech(samples, ALIGNMENT))
+
+
+@pytest.mark.parametrize("content", [
+    np.arange(700, dtype=np.int16).tobytes(),  # format 1: bare PCM
+    encode_entry(Speech(np.zeros(700, np.int16), ALIGNMENT))[:-2],  # cut: no longer adds up
+    encode_entry(Speech(np.zeros(700, np.int16), ALIGNMENT)).replace(b'"alignment"', b'"x" '),
+    encode_entry(Speech(np.zeros(700, np.int16)))[:12] + b"\xff" * 20,  # header not JSON
+])
+def test_an_old_format_or_damaged_entry_is_a_miss_and_removed(tmp_path: Path,
+                                                              content: bytes) -> None:
+    cache = AudioCache(tmp_path, max_bytes=10_000)
+    (tmp_path / f"{key(0)}.pcm").write_bytes(content)
+    assert cache.get(key(0)) is None and cache.misses == 1
+    assert not (tmp_path / f"{key(0)}.pcm").exists()
+
+
+def test_the_format_is_part_of_the_key() -> None:
+    """Format-1 entries (bare PCM, keyed without a format) are never looked up again."""
+    import hashlib
+
+    old = hashlib.sha256(b"joe\0ls=1.0\0sentence 0").hexdigest()
+    assert key(0) != old
+
+
 def test_bounded_with_lru_eviction(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path, max_bytes=3000)
-    a = np.arange(500, dtype=np.int16)  # 1000 bytes each
+    a = np.arange(486, dtype=np.int16)  # 1000 bytes each, with the header
+    assert entry_bytes(Speech(a)) == 1000
     for i in range(3):
         cache.put(key(i), a + i)
         os.utime(tmp_path / f"{key(i)}.pcm", (1000 + i, 1000 + i))
     assert cache.size_bytes() == 3000
-    assert np.array_equal(cache.get(key(0)), a)  # a hit makes entry 0 the most recent
+    got = cache.get(key(0))  # a hit makes entry 0 the most recent
+    assert got is not None and np.array_equal(got.samples, a)
     cache.put(key(3), a + 3)
     assert cache.size_bytes() <= 3000
     assert cache.get(key(1)) is None  # the least recently used went
@@ -58,7 +95,7 @@ def test_many_puts_never_exceed_the_bound(tmp_path: Path) -> None:
 
 def test_an_entry_bigger_than_the_whole_cache_is_not_stored(tmp_path: Path) -> None:
     cache = AudioCache(tmp_path, max_bytes=100)
-    cache.put(key(0), np.zeros(51, np.int16))
+    cache.put(key(0), np.zeros(40, np.int16))  # 80 bytes of audio + the header
     assert cache.get(key(0)) is None and list(tmp_path.iterdir()) == []
 
 
@@ -120,7 +157,7 @@ def test_entry_size_marks_an_entry_used_without_counting_a_hit(tmp_path: Path) -
     cache = AudioCache(tmp_path, max_bytes=10_000)
     cache.put(key(0), np.ones(100, dtype=np.int16))
     os.utime(tmp_path / f"{key(0)}.pcm", (1, 1))
-    assert cache.entry_size(key(0)) == 200
+    assert cache.entry_size(key(0)) == entry_bytes(Speech(np.ones(100, dtype=np.int16)))
     assert (tmp_path / f"{key(0)}.pcm").stat().st_mtime > 1  # now recently used
     assert (cache.hits, cache.misses) == (0, 0)  # the preparer's look is not a customer's
     assert cache.entry_size(key(1)) is None

@@ -19,7 +19,7 @@ from vitad.config.loader import load_config, shipped_config_dir
 from vitad.config.schema import TtsSettings
 from vitad.dialogue.replies import all_replies
 from vitad.pipeline.engines import build_dialogue
-from vitad.tts.cache import AudioCache
+from vitad.tts.cache import AudioCache, Speech, entry_bytes
 from vitad.tts.piper_engine import PiperTts
 from vitad.tts.prepare import Preparer, TurnGate, reply_chunks
 
@@ -40,14 +40,14 @@ class RecordingVoice:
     def cache_key(self, sentence: str) -> str:
         return AudioCache.key("fake", sentence, "")
 
-    def render(self, sentence: str) -> np.ndarray:
+    def render(self, sentence: str) -> Speech:
         if self.pause.is_set():
             self.started_while_paused.append(sentence)
         self.calls.append((time.monotonic(), sentence))
         event = self.on_render.get(len(self.calls))
         if event is not None:
             event.set()  # a turn starts while this sentence is being synthesized
-        return np.full(100 + len(sentence), 7, dtype=np.int16)
+        return Speech(np.full(100 + len(sentence), 7, dtype=np.int16))
 
 
 def quick(pause: threading.Event | TurnGate) -> Preparer:
@@ -170,7 +170,7 @@ def test_turn_gate_follows_overlapping_turns_and_forgets_a_lost_end() -> None:
 def test_stops_when_the_cache_is_full_and_evicts_only_stale_entries(tmp_path: Path) -> None:
     pause = threading.Event()
     chunks = reply_chunks(REPLIES)
-    sizes = [2 * (100 + len(c)) for c in chunks]
+    sizes = [entry_bytes(Speech(np.zeros(100 + len(c), np.int16))) for c in chunks]
     cache = AudioCache(tmp_path, sum(sizes[:3]) + 10)  # room for three of the five
     voice = RecordingVoice(cache, pause)
     stale = AudioCache.key("fake", "The dryer is 1 dollar.", "")  # last week's price
@@ -219,6 +219,7 @@ def test_real_voice_prepared_sentences_are_cache_hits(tmp_path: Path) -> None:
             spoken = list(tts.speak(reply))
             assert spoken and all(s.cached and s.synth_s == 0.0 for s in spoken)
             assert all(np.abs(s.samples).max() > 3000 for s in spoken)  # real speech
+            assert all(s.visemes is not None for s in spoken)  # prepared answers lip-sync
         assert tts.cache.hits == 3 and tts.cache.misses == 0
     finally:
         preparer.close()

@@ -8,14 +8,17 @@ without a display. ``tick(now)`` must be called with the same clock as the event
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from datetime import time as dtime
 
+from vitad.audio.schedule import Schedule, night_keys_note
 from vitad.config.avatar_settings import AvatarSettings
+from vitad.config.schedule_settings import ScheduleSettings
 from vitad.events import (
     AudioOutEnd,
     AudioOutStart,
@@ -34,6 +37,8 @@ from vitad.events import (
     Wake,
 )
 
+log = logging.getLogger(__name__)
+
 MODES = ("idle", "listening", "thinking", "speaking", "degraded", "error", "night")
 TURN_MODES = ("listening", "thinking", "speaking")
 
@@ -45,6 +50,8 @@ MOUTH_ATTACK_S = 0.02
 MOUTH_RELEASE_S = 0.06
 MOUTH_GATE = 0.04
 MOUTH_STALE_S = 0.15  # no MouthLevel for this long -> target 0 (playback stopped)
+# Mouth shapes driven by phonemes (Piper alignments); "closed" also covers pauses.
+VISEMES = ("closed", "open", "wide", "round")
 
 BLINK_CLOSE_S = 0.06
 BLINK_HOLD_S = 0.03
@@ -61,22 +68,6 @@ class Overlay:
     detail: str = ""
 
 
-def _parse_clock(value: str) -> dtime | None:
-    if not value:
-        return None
-    hh, mm = value.split(":")
-    return dtime(int(hh), int(mm))
-
-
-def in_quiet_hours(now: dtime, start: dtime | None, end: dtime | None) -> bool:
-    """True if ``now`` is within [start, end), handling windows that cross midnight."""
-    if start is None or end is None or start == end:
-        return False
-    if start < end:
-        return start <= now < end
-    return now >= start or now < end
-
-
 def _approach(current: float, target: float, dt: float, tau: float) -> float:
     if dt <= 0:
         return current
@@ -87,10 +78,12 @@ class AvatarState:
     """Everything the renderer needs, advanced by events and :meth:`tick`.
 
     ``seed`` makes blinks and glances reproducible; ``wallclock`` returns local time of day
-    (injected so tests can be night or day). ``start=None`` starts the clock at the first
-    :meth:`tick`. Timers use the clock given to :meth:`tick`, not ``event.t``: events may be
-    stamped on another clock (simulate uses the input audio's), and what matters on screen
-    is when an event *arrives* (MouthLevel is published at playback time).
+    (injected so tests can be night or day); ``schedule`` is the ``[schedule]`` table, whose
+    quiet ranges dim the screen (``brightness``, night mode; :mod:`vitad.audio.schedule`).
+    ``start=None`` starts the clock at the first :meth:`tick`. Timers use the clock given to
+    :meth:`tick`, not ``event.t``: events may be stamped on another clock (simulate uses the
+    input audio's), and what matters on screen is when an event *arrives* (MouthLevel is
+    published at playback time).
     """
 
     def __init__(
@@ -100,15 +93,21 @@ class AvatarState:
         seed: int | None = None,
         wallclock: Callable[[], dtime] | None = None,
         start: float | None = 0.0,
+        schedule: ScheduleSettings | None = None,
     ) -> None:
         self.settings = settings or AvatarSettings()
         self._rng = random.Random(seed)
         self._wallclock = wallclock or (lambda: datetime.now().time())
-        # Night
-        self._night_start = _parse_clock(self.settings.night_start)
-        self._night_end = _parse_clock(self.settings.night_end)
+        # Night: quiet hours dim the screen. ``brightness`` (0.05..1) multiplies every colour
+        # the renderer draws; ``night`` is the sleepy look (no info cards) while dimmed.
+        self._schedule_settings = schedule or ScheduleSettings()
+        self._schedule = Schedule(lambda: self._schedule_settings,
+                                  now=lambda: datetime.combine(date.today(), self._wallclock()),
+                                  avatar=lambda: self.settings)
         self.night = False
+        self.brightness = 1.0
         self._night_checked = -math.inf
+        self._log_night_keys()
         self._init_timers(0.0 if start is None else start)
         self._started = start is not None
 
@@ -136,6 +135,9 @@ class AvatarState:
         self._mouth_peak = 0.0  # max level since the previous tick (peak-hold per frame)
         self._mouth_last_level_t = -math.inf
         self.mouth = 0.0
+        # The mouth shape the phonemes being spoken call for (one of VISEMES), or None: then
+        # the renderer opens the mouth by loudness (`mouth`) alone.
+        self.viseme: str | None = None
         # Eyes
         self.eye_open = 1.0
         self._next_blink = start + self._blink_interval()
@@ -162,11 +164,19 @@ class AvatarState:
             self._error_until += shift
 
     # ------------------------------------------------------------------ config
-    def apply_settings(self, settings: AvatarSettings) -> None:
+    def apply_settings(self, settings: AvatarSettings,
+                       schedule: ScheduleSettings | None = None) -> None:
+        """A reload: new settings (and quiet hours, if given) apply at the next tick."""
         self.settings = settings
-        self._night_start = _parse_clock(settings.night_start)
-        self._night_end = _parse_clock(settings.night_end)
+        if schedule is not None:
+            self._schedule_settings = schedule
         self._night_checked = -math.inf
+        self._log_night_keys()
+
+    def _log_night_keys(self) -> None:
+        note = night_keys_note(self._schedule_settings, self.settings)
+        if note:
+            log.warning("avatar: %s", note)
 
     # ------------------------------------------------------------------ derived
     @property
@@ -228,6 +238,7 @@ class AvatarState:
             level = min(1.0, max(0.0, float(event.level)))
             if not math.isfinite(level):
                 level = 0.0
+            self.viseme = event.viseme if event.viseme in VISEMES else None
             self._mouth_target = level
             self._mouth_peak = max(self._mouth_peak, level)
             self._mouth_last_level_t = max(t, self.now)
@@ -296,6 +307,7 @@ class AvatarState:
         self.turn_mode = "idle"
         self._idle_since = max(t, self.now)
         self._mouth_target = 0.0
+        self.viseme = None
         if self.user_text or self.avatar_text:
             self._captions_clear_at = self._idle_since + self.settings.caption_hold_s
 
@@ -355,6 +367,7 @@ class AvatarState:
         if self.now - self._mouth_last_level_t > MOUTH_STALE_S or self.turn_mode != "speaking":
             self._mouth_target = 0.0
             self._mouth_peak = 0.0
+            self.viseme = None  # playback stopped: no phoneme is being said
         target = max(self._mouth_target, self._mouth_peak)
         self._mouth_peak = 0.0
         target = 0.0 if target < MOUTH_GATE else min(1.0, (target - MOUTH_GATE) / 0.7)
@@ -443,7 +456,9 @@ class AvatarState:
         if self.now - self._night_checked < 10.0:
             return
         self._night_checked = self.now
-        self.night = in_quiet_hours(self._wallclock(), self._night_start, self._night_end)
+        levels = self._schedule.levels_at()
+        self.night = levels.night
+        self.brightness = max(0.05, min(1.0, levels.dim))
 
     # ------------------------------------------------------------------ helpers for previews
     def force(self, mode: str, now: float | None = None) -> None:
@@ -459,4 +474,6 @@ class AvatarState:
             self.overlays["mic"] = Overlay("mic", "mic_unavailable")
         if mode == "night":
             self.night = True
+            if self.brightness >= 1.0:  # the wall clock is not in a dimmed range
+                self.brightness = self.settings.night_brightness
             self._night_checked = math.inf  # keep night regardless of the wall clock

@@ -33,7 +33,8 @@ class AvatarView:
     ) -> None:
         self.config = config
         self.wake_phrase = wake_phrase or wake_phrase_from_config(config)
-        self.state = AvatarState(config.avatar, seed=seed, start=None)
+        self.state = AvatarState(config.avatar, seed=seed, start=None,
+                                 schedule=config.schedule)
         self.renderer: Renderer | None = None
         self.quit_requested = False
         self._next_frame = 0.0
@@ -101,7 +102,7 @@ class AvatarView:
         self.config = config
         if wake_phrase:
             self.wake_phrase = wake_phrase
-        self.state.apply_settings(config.avatar)
+        self.state.apply_settings(config.avatar, config.schedule)
         if self.renderer is not None:
             self.renderer.apply_config(config, self.wake_phrase)
         new = config.avatar

@@ -88,7 +88,8 @@ class Daemon:
         self.rt: ApplianceRuntime | None = None
         self.avatar: AvatarView | None = None
         self.speaker: LiveSpeaker | None = None
-        self.schedule = Schedule(lambda: self.config.schedule)  # quiet hours, live on reload
+        self.schedule = Schedule(lambda: self.config.schedule,  # quiet hours, live on reload
+                                 avatar=lambda: self.config.avatar)  # its old night keys
         self.mic: MicSupervisor | None = None
         self._listener_thread: threading.Thread | None = None
         self._started_parts: list[tuple[str, Callable[[], None]]] = []

@@ -26,6 +26,7 @@ from vitad.bounded import Backoff, put_drop_oldest
 from vitad.errors import TtsFailure
 from vitad.pipeline.listener import Utterance
 from vitad.tts.piper_engine import PiperTts
+from vitad.tts.visemes import VisemeTrack
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,12 @@ def _turn_end(t: float, utt: Utterance, intent: str, first_audio_t: float | None
     outcome = "fallback" if intent == "fallback" else "answered"
     latency = None if first_audio_t is None else round(first_audio_t - utt.endpoint.speech_end, 3)
     return ev.TurnEnd(t, utt.turn_id, outcome=outcome, intent=intent, latency_s=latency)
+
+
+def _viseme(track: VisemeTrack | None, offset: int, length: int) -> str | None:
+    """The mouth shape for the block of ``length`` samples at ``offset`` (None: the voice
+    gave no phonemes, the mouth follows loudness)."""
+    return None if track is None else track.over(offset, offset + length)
 
 
 def _mix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -101,8 +108,9 @@ class TimelineSpeaker:
                 if self.mouth_events:
                     block = int(self.rate * MOUTH_BLOCK_S)
                     for i in range(0, len(sentence.samples), block):
-                        level = mouth_level(sentence.samples[i : i + block])
-                        self._schedule(ev.MouthLevel(start + i / self.rate, level))
+                        part = sentence.samples[i : i + block]
+                        self._schedule(ev.MouthLevel(start + i / self.rate, mouth_level(part),
+                                                     _viseme(sentence.visemes, i, len(part))))
                 cursor = start + len(sentence.samples) / self.rate
                 self.playing_until = cursor
                 cursor += self.tts.settings.sentence_pause_s
@@ -350,7 +358,8 @@ class LiveSpeaker:
                         interrupted = True
                         break
                     part = samples[i : i + block]
-                    self.bus.publish(ev.MouthLevel(self.clock(), mouth_level(part)))
+                    self.bus.publish(ev.MouthLevel(self.clock(), mouth_level(part),
+                                                   _viseme(sentence.visemes, i, len(part))))
                     self._reference.append(self._write(part))
                     self._last_audio_at = time.monotonic()
                     self.heartbeat()

@@ -6,6 +6,8 @@ synthesized (the generator only synthesizes when asked for the next item).
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import logging
 import threading
@@ -20,8 +22,9 @@ import numpy as np
 from vitad.config.schema import TtsSettings
 from vitad.errors import TtsFailure
 from vitad.fileio import read_regular_file
-from vitad.tts.cache import AudioCache
+from vitad.tts.cache import AudioCache, Speech
 from vitad.tts.sentences import split_sentences
+from vitad.tts.visemes import Alignment, VisemeTrack, viseme_track
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,7 @@ class SpokenSentence:
     samples: np.ndarray  # mono int16 at the voice's rate
     cached: bool
     synth_s: float  # wall time spent producing it (0 for a cache hit)
+    visemes: VisemeTrack | None = None  # mouth shapes over ``samples``; None: by loudness
 
 
 def bundled_voice_path() -> Path:
@@ -51,13 +55,46 @@ MAX_VOICE_CONFIG_BYTES = 1 << 20
 _SYNTHESIS_LOCK = threading.Lock()
 
 
-def _load_voice(model: Path, config: Path) -> Any:
+def _trim_heap() -> None:
+    """Return freed heap to the system (glibc keeps it otherwise); a no-op elsewhere."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _with_alignment_output(model: Path) -> bytes | None:
+    """The voice model with its phoneme-duration tensor as a second output, or None.
+
+    Piper's own patcher (``piper.patch_voice_with_alignment``, the ``piper-tts[alignment]``
+    extra, which needs the ``onnx`` package) marks the duration (Ceil) tensor as an output in
+    memory; the model file is not touched. Costs ~0.3 s at load here. None when onnx is
+    missing or the model has no such tensor, or already has it as an output (then the file
+    is used as it is and gives alignments anyway).
+    """
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        log.info("tts: the onnx package is missing; the mouth follows loudness, "
+                 "not phonemes (pip install 'piper-tts[alignment]')")
+        return None
+    try:
+        proto = onnx.load(str(model))
+        add_alignment_output(proto)
+        return bytes(proto.SerializeToString())
+    except ValueError as exc:  # no duration tensor, or already an output
+        log.debug("tts: voice not patched for alignments: %s", exc)
+    except Exception as exc:  # an odd model: it still speaks, without phonemes
+        log.info("tts: no phoneme alignments from %s (%s)", model.name, exc)
+    return None
+
+
+def _load_voice(model: Path, config: Path, alignments: bool = True) -> Any:
     """``PiperVoice.load`` with a session that does not keep an ever-growing memory arena.
 
     onnxruntime's default CPU arena keeps the peak of every input length it has seen: the
     first long reply grew the daemon by ~90 MiB and that memory was never returned. Without
     the arena the steady RSS stays ~90 MiB lower at the same synthesis speed (measured:
-    bench/soak.py, issue 9 note).
+    bench/soak.py, issue 9 note). ``alignments``: expose phoneme durations (lip-sync).
     """
     import onnxruntime
     from piper import PiperConfig, PiperVoice
@@ -67,15 +104,29 @@ def _load_voice(model: Path, config: Path) -> Any:
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
-    session = onnxruntime.InferenceSession(str(model), sess_options=options,
+    patched = _with_alignment_output(model) if alignments else None
+    session = onnxruntime.InferenceSession(patched if patched is not None else str(model),
+                                           sess_options=options,
                                            providers=["CPUExecutionProvider"])
+    if patched is not None:
+        # onnxruntime keeps a session's model bytes for its whole life (its own comment: "bad
+        # as we're holding the memory indefinitely"); only its fallback to another execution
+        # provider reads them again, and the CPU provider has none. Dropping them and giving
+        # the patch's freed heap back keeps the RSS ~11 MiB (the onnx module) above loading
+        # the file as it is (measured after synthesis: 163 vs 152 MiB; without this, ~250).
+        session._model_bytes = None
+        del patched
+        _trim_heap()
     return PiperVoice(config=PiperConfig.from_dict(config_dict), session=session,
                       espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=Path.cwd())
 
 
 class PiperTts:
+    """``alignments=False`` loads the voice without phoneme alignments (the mouth then
+    follows loudness); by default they are used where the voice and onnx allow."""
+
     def __init__(self, settings: TtsSettings, base_dir: Path = Path("."),
-                 cache_dir: Path | None = None) -> None:
+                 cache_dir: Path | None = None, *, alignments: bool = True) -> None:
         from piper import SynthesisConfig
 
         self.settings = settings
@@ -86,7 +137,7 @@ class PiperTts:
         if not config.is_file():
             raise TtsFailure("voice_missing", f"Piper voice config not found: {config}")
         try:
-            self._voice = _load_voice(model, config)
+            self._voice = _load_voice(model, config, alignments)
         except Exception as exc:
             raise TtsFailure("voice_unreadable",
                              f"cannot load Piper voice {model}: {exc}") from None
@@ -97,6 +148,10 @@ class PiperTts:
         if settings.noise_scale is not None or settings.noise_w is not None:
             self._cache_variant += f",ns={settings.noise_scale},nw={settings.noise_w}"
         self.rate: int = self._voice.config.sample_rate
+        # The session has a second output (phoneme durations) where alignments are possible.
+        self.alignments = alignments and len(self._voice.session.get_outputs()) > 1
+        if self.alignments:
+            self._cache_variant += ",al"  # entries made without alignments are not reused
         stat = model.stat()
         self.voice_id = f"{model.name}:{stat.st_size}"
         self.cache = AudioCache(cache_dir or settings.cache_dir,
@@ -105,18 +160,25 @@ class PiperTts:
     def cache_key(self, sentence: str) -> str:
         return AudioCache.key(self.voice_id, sentence, self._cache_variant)
 
-    def synthesize(self, sentence: str) -> tuple[np.ndarray, bool, float]:
+    def spoken(self, sentence: str) -> SpokenSentence:
+        """One sentence from the cache, or synthesized and stored there."""
         key = self.cache_key(sentence)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached, True, 0.0
-        start = time.perf_counter()
-        samples = self.render(sentence)
-        elapsed = time.perf_counter() - start
-        self.cache.put(key, samples)
-        return samples, False, elapsed
+        speech = self.cache.get(key)
+        cached, elapsed = speech is not None, 0.0
+        if speech is None:
+            start = time.perf_counter()
+            speech = self.render(sentence)
+            elapsed = time.perf_counter() - start
+            self.cache.put(key, speech.samples, speech.alignment)
+        track = None if speech.alignment is None else viseme_track(speech.alignment)
+        return SpokenSentence(sentence, speech.samples, cached, elapsed, track)
 
-    def render(self, sentence: str) -> np.ndarray:
+    def synthesize(self, sentence: str) -> tuple[np.ndarray, bool, float]:
+        """(samples, from the cache, synthesis seconds) of one sentence."""
+        s = self.spoken(sentence)
+        return s.samples, s.cached, s.synth_s
+
+    def render(self, sentence: str) -> Speech:
         """Synthesize one sentence, bypassing the cache (the answer preparer stores it).
 
         One synthesis at a time in the process: the speaker and the preparer
@@ -125,17 +187,34 @@ class PiperTts:
         """
         with _SYNTHESIS_LOCK:
             try:
-                chunks = [c.audio_int16_array
-                          for c in self._voice.synthesize(sentence, self._syn_config)]
+                # The keyword only where needed: older Piper releases do not know it.
+                extra = {"include_alignments": True} if self.alignments else {}
+                chunks = list(self._voice.synthesize(sentence, self._syn_config, **extra))
+                audio = [c.audio_int16_array for c in chunks]
             except Exception as exc:
                 raise TtsFailure("synthesis",
                                  f"Piper failed on {sentence[:40]!r}: {exc}") from None
-        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+        samples = np.concatenate(audio) if audio else np.zeros(0, dtype=np.int16)
+        return Speech(samples, self._alignment(chunks, len(samples)))
+
+    def _alignment(self, chunks: list[Any], length: int) -> Alignment | None:
+        """The chunks' phoneme alignments joined, if every chunk has them and they cover the
+        audio exactly (Piper drops them when its ids and phonemes disagree)."""
+        if not self.alignments or not chunks:
+            return None
+        if any(c.phoneme_alignments is None for c in chunks):
+            return None
+        alignment = tuple((str(a.phoneme), int(a.num_samples))
+                          for c in chunks for a in c.phoneme_alignments)
+        if sum(n for _, n in alignment) != length:
+            log.debug("tts: alignments cover %d of %d samples; ignored",
+                      sum(n for _, n in alignment), length)
+            return None
+        return alignment
 
     def speak(self, text: str) -> Iterator[SpokenSentence]:
         for sentence in split_sentences(text):
-            samples, cached, elapsed = self.synthesize(sentence)
-            yield SpokenSentence(sentence, samples, cached, elapsed)
+            yield self.spoken(sentence)
 
     def pause(self) -> np.ndarray:
         return np.zeros(int(self.rate * self.settings.sentence_pause_s), dtype=np.int16)

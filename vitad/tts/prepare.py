@@ -30,10 +30,8 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Protocol
 
-import numpy as np
-
 from vitad import events as ev
-from vitad.tts.cache import AudioCache
+from vitad.tts.cache import AudioCache, Speech, entry_bytes
 from vitad.tts.sentences import split_sentences
 
 log = logging.getLogger(__name__)
@@ -55,7 +53,8 @@ class Voice(Protocol):
 
     def cache_key(self, sentence: str) -> str: ...
 
-    def render(self, sentence: str) -> np.ndarray: ...
+    def render(self, sentence: str) -> Speech:
+        """Audio and phoneme alignments: both are cached, so prepared answers lip-sync."""
 
 
 def reply_chunks(replies: Iterable[str]) -> list[str]:
@@ -215,21 +214,21 @@ class Preparer:
             if size is None:
                 began = time.monotonic()
                 try:
-                    samples = voice.render(chunk)
+                    speech = voice.render(chunk)
                 except Exception as exc:  # the same sentence in a live turn says why
                     failed += 1
                     log.log(logging.WARNING if failed == 1 else logging.DEBUG,
                             "preparing %r failed: %s", chunk[:40], exc)
                     continue
                 spent = time.monotonic() - began
-                if used + samples.nbytes > cache.max_bytes:
+                size = entry_bytes(speech)
+                if used + size > cache.max_bytes:
                     self._progress = Progress(prepared, total, "full", used, failed)
                     log.warning("answers prepared: %d/%d, the cache is full "
                                 "(tts.cache_max_mb = %.0f)", prepared, total,
                                 cache.max_bytes / (1 << 20))
                     return
-                cache.put(key, samples)
-                size = samples.nbytes
+                cache.put(key, speech.samples, speech.alignment)
             else:
                 spent = 0.0
             prepared, used = prepared + 1, used + size
