@@ -70,6 +70,21 @@ def test_check_config_accepts_the_shipped_file() -> None:
     assert "ok" in proc.stdout
 
 
+def test_check_config_warns_of_a_bad_avatar_pack_and_logo(tmp_path: Path) -> None:
+    """A reload keeps the running pack and shows no logo, so these warn, one line each."""
+    pack = tmp_path / "mascot"
+    pack.mkdir()
+    (pack / "pack.toml").write_text("[pack]\nname = 'mascot'\n")
+    (tmp_path / "logo.png").write_bytes(b"not a png")
+    cfg = write_config(tmp_path, avatar={"pack": "mascot", "logo": "logo.png"})
+    proc = vitad("check-config", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    warnings = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert any("mascot" in w and "running pack is kept" in w for w in warnings), proc.stderr
+    assert any("avatar.logo" in w and "no logo" in w for w in warnings), proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 def test_missing_model_paths_are_named(tmp_path: Path) -> None:
     cfg = write_config(tmp_path, tts={"voice": str(tmp_path / "voices/missing.onnx")},
                        wake={"models": [str(tmp_path / "hey_bubbles.onnx")]})

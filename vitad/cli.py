@@ -56,10 +56,32 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             print(problem, file=sys.stderr)
         print(f"{one_line(str(path))}: {len(problems)} problem(s)", file=sys.stderr)
         return 1
+    for warning in avatar_asset_warnings(config):
+        print(f"warning: {warning}", file=sys.stderr)
     notes = "".join(f"; {d.component}: {d.mode} ({d.detail})" for d in engines.degraded)
     print(f"{one_line(str(path))}: ok ({len(config.shop.machines)} machines, "
           f"wake {', '.join(config.wake.models)}, asr {engines.recognizer.name}{notes})")
     return 0
+
+
+def avatar_asset_warnings(config: Config) -> list[str]:
+    """Problems of ``[avatar] pack`` / ``logo``: a reload accepts them (the daemon keeps its
+    running pack, shows no logo), so they warn rather than fail, one line each."""
+    from vitad.avatar.branding import check_logo
+    from vitad.avatar.pack import PackError, load_pack
+    from vitad.config.loader import resolve
+
+    warnings = []
+    avatar = config.avatar
+    if avatar.pack is not None:
+        try:
+            load_pack(resolve(config, avatar.pack))
+        except PackError as exc:
+            warnings += [f"avatar pack {exc.source}: {p} (the running pack is kept)"
+                         for p in exc.problems]
+    if avatar.logo is not None and (problem := check_logo(resolve(config, avatar.logo))):
+        warnings.append(f"{problem} (no logo is shown)")
+    return warnings
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:

@@ -221,9 +221,17 @@ def test_nothing_changed_draws_nothing(renderer_factory) -> None:
     assert r.text.renders == renders + 1
 
 
-def test_theme_colours_apply(renderer_factory) -> None:
-    theme = AvatarTheme(body="#ff8800")
+def test_theme_colours_apply(renderer_factory, tmp_path) -> None:
+    """The theme colours the screen; the character's colours are its pack's, so a recoloured
+    bubble is a pack made by assets/avatar/make_bubble_pack.py --body ..."""
+    from vitad.avatar.renderer.bubble_pack import write_bubble_pack
+
+    theme = AvatarTheme(background_bottom="#00ff00", background_top="#00ff00")
     cfg = Config(avatar=AvatarSettings(theme=theme))
+    surface, r, _ = render(renderer_factory, (800, 480), "idle", cfg=cfg)
+    assert colour_mask(region(pixels(surface), (0, 400, 20, 20)), (0, 255, 0), 30).all()
+    write_bubble_pack(tmp_path / "orange", 120, AvatarTheme(body="#ff8800"))
+    cfg = Config(avatar=AvatarSettings(pack=tmp_path / "orange"))
     surface, r, _ = render(renderer_factory, (800, 480), "idle", cfg=cfg)
     cx, cy = r.layout.center
     box = region(pixels(surface), (cx - 20, cy - 20, 40, 40))

@@ -18,7 +18,9 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
 class AvatarTheme(BaseModel):
-    """Colours of the character, the background and the captions."""
+    """Colours of the background, captions and cues. The character's own colours (body,
+    eyes, cheeks, mouth, tongue, highlight) are baked into its pack's PNGs: here they only
+    tint the glow and thinking dots, and feed ``assets/avatar/make_bubble_pack.py``."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -53,7 +55,15 @@ class AvatarSettings(BaseModel):
 
     theme: AvatarTheme = AvatarTheme()
     art: Literal["bubble"] = "bubble"
-    """Character art set (drawn in code)."""
+    """Kept so older configs stay valid; the character now comes from ``pack``."""
+    pack: Path | None = None
+    """Avatar pack folder (pack.toml + PNGs; README "Avatar"); relative to the config file.
+    None = the bundled "bubble" pack. A bad pack is logged (one line per problem) and the
+    bundled pack - on reload, the running one - is drawn instead."""
+    logo: Path | None = None
+    """Shop logo (PNG) shown on the attract screen; checked like the pack."""
+    accent_colour: Colour | None = None
+    """Shop colour for the attract screen's card titles and panel edge; None = theme accent."""
     scale: Annotated[float, Field(gt=0.2, le=2.0)] = 1.0
     """Character size relative to the default (which fits the stage area)."""
     position: tuple[Fraction, Fraction] = (0.5, 0.36)
@@ -78,7 +88,9 @@ class AvatarSettings(BaseModel):
 
     night_start: ClockTime = "22:00"
     night_end: ClockTime = "06:00"
-    """Quiet hours (local time, HH:MM). Both "" = never night."""
+    """Night for the screen (local time, HH:MM). Both "" = never night. Deprecated with
+    night_brightness: ``[schedule] quiet`` ranges with ``dim`` replace them (and win once any
+    range sets ``dim``; vitad/audio/schedule.py). Setting them logs one line."""
     night_brightness: Annotated[float, Field(ge=0.05, le=1.0)] = 0.35
 
     error_hold_s: Annotated[float, Field(ge=0, le=60)] = 4.0

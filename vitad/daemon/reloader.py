@@ -54,7 +54,7 @@ RULES: dict[str, Apply] = {
     "listen": Apply.LIVE,  # endpointing, noise suppression
     "tts": Apply.LIVE,  # the voice, incl. its sample rate (the speaker reopens at it)
     "audio": Apply.LIVE,  # volume; input settings reopen the mic, output the speaker
-    "avatar": Apply.LIVE,  # theme, fonts, cards, captions, quiet hours
+    "avatar": Apply.LIVE,  # theme, fonts, cards, captions, quiet hours, pack, logo, accent
     "avatar.enabled": Apply.RESTART,  # the display is opened (or not) once, at start
     "avatar.size": Apply.RESTART,
     "avatar.driver": Apply.RESTART,

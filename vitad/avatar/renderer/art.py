@@ -1,8 +1,11 @@
-"""The character ("Bubbles", a friendly soap bubble), drawn in code.
+"""The character ("Bubbles", a friendly soap bubble) and the screen's UI shapes, drawn in code.
 
-Every sprite is drawn at ``SS``x size and smooth-scaled down once, which gives clean
-anti-aliased edges at any resolution without image files. Sprites are built when the layout
-changes (size, theme, night) and cached; a frame only blits them.
+Everything is drawn at ``SS``x size and smooth-scaled down once, which gives clean
+anti-aliased edges. The character's functions (body, blush, accessories, eyes, brows, mouths,
+visemes) now only feed the pack generator (:mod:`bubble_pack`,
+``assets/avatar/make_bubble_pack.py``): the daemon draws the character from a pack's PNGs.
+The UI shapes (listening badge, status icons, panels, gradient, glow) are still drawn here
+at run time, once per layout, and cached by the scene.
 """
 
 from __future__ import annotations
@@ -117,8 +120,10 @@ def _arc_band(
         pygame.draw.circle(surf, color, (cx + rx * math.cos(a), cy + ry * math.sin(a)), thick / 2)
 
 
-def build_body(r: int, p: Palette) -> pygame.Surface:
-    """Body sprite, size (2.3r, 2.3r), body centre at the sprite centre."""
+def build_body(r: int, p: Palette, cheeks: bool = True, bubbles: bool = True) -> pygame.Surface:
+    """Body sprite, size (2.3r, 2.3r), body centre at the sprite centre. The pack generator
+    draws the cheeks (:func:`build_blush`) and the bubbles (:func:`build_accessories`) as
+    layers of their own."""
     size = round(2.3 * r)
     big = _canvas(size, size, p.body_shade)
     s = SS
@@ -140,19 +145,62 @@ def build_body(r: int, p: Palette) -> pygame.Surface:
         math.radians(70),
         0.05 * R,
     )
-    # cheeks
+    if cheeks:
+        _draw_cheeks(big, c, c, R, p)
+    if bubbles:
+        _draw_bubbles(big, c, c, R, p)
+    return _down(big, size, size)
+
+
+def _draw_cheeks(big: pygame.Surface, cx: float, cy: float, R: float, p: Palette) -> None:
+    """Both cheeks around body centre (cx, cy), supersampled radius R."""
     cheek = mix(p.body, p.cheeks, 0.8)
-    _ellipse(big, cheek, c - 0.58 * R, c + 0.2 * R, 0.15 * R, 0.09 * R)
-    _ellipse(big, cheek, c + 0.58 * R, c + 0.2 * R, 0.15 * R, 0.09 * R)
-    # two little bubbles floating by the head
+    _ellipse(big, cheek, cx - 0.58 * R, cy + 0.2 * R, 0.15 * R, 0.09 * R)
+    _ellipse(big, cheek, cx + 0.58 * R, cy + 0.2 * R, 0.15 * R, 0.09 * R)
+
+
+def _draw_bubbles(big: pygame.Surface, cx: float, cy: float, R: float, p: Palette) -> None:
+    """Two little bubbles floating by the head."""
     for bx, by, br in ((0.92, -0.86, 0.1), (1.06, -0.62, 0.06)):
         pygame.draw.circle(
-            big, (*p.body, 220), (c + bx * R, c + by * R), br * R, width=max(1, round(0.025 * R))
+            big, (*p.body, 220), (cx + bx * R, cy + by * R), br * R, width=max(1, round(0.025 * R))
         )
         pygame.draw.circle(
-            big, (*p.highlight, 200), (c + (bx - 0.03) * R, c + (by - 0.03) * R), 0.022 * R
+            big, (*p.highlight, 200), (cx + (bx - 0.03) * R, cy + (by - 0.03) * R), 0.022 * R
         )
-    return _down(big, size, size)
+
+
+# Where the blush and accessory sprites sit, relative to the body centre in radii, and their
+# size in radii: just big enough for what they hold, so a frame blits few pixels.
+BLUSH_CENTRE, BLUSH_SIZE = (0.0, 0.2), (1.5, 0.24)
+ACCESSORIES_CENTRE, ACCESSORIES_SIZE = (0.97, -0.76), (0.36, 0.48)
+
+
+def _part_sprite(
+    r: int, centre: tuple[float, float], size: tuple[float, float], edge: RGB, draw
+) -> tuple[pygame.Surface, tuple[int, int]]:
+    """A piece of the body on its own sprite, and its centre's offset from the body centre
+    in whole pixels. The sprite's width and height have the body sprite's parity, so at
+    scale 1 it lands on exactly the pixels it had inside the body sprite."""
+    parity = round(2.3 * r) % 2
+    w, h = round(size[0] * r), round(size[1] * r)
+    w, h = w + (w % 2 != parity), h + (h % 2 != parity)
+    ox, oy = round(centre[0] * r), round(centre[1] * r)
+    big = _canvas(w, h, edge)
+    draw(big, (w / 2 - ox) * SS, (h / 2 - oy) * SS, r * SS)
+    return _down(big, w, h), (ox, oy)
+
+
+def build_blush(r: int, p: Palette) -> tuple[pygame.Surface, tuple[int, int]]:
+    """The cheeks alone, and the offset of their centre from the body centre (px)."""
+    return _part_sprite(r, BLUSH_CENTRE, BLUSH_SIZE, mix(p.body, p.cheeks, 0.8),
+                        lambda big, cx, cy, R: _draw_cheeks(big, cx, cy, R, p))
+
+
+def build_accessories(r: int, p: Palette) -> tuple[pygame.Surface, tuple[int, int]]:
+    """The floating bubbles alone, and the offset of their centre from the body centre."""
+    return _part_sprite(r, ACCESSORIES_CENTRE, ACCESSORIES_SIZE, p.body,
+                        lambda big, cx, cy, R: _draw_bubbles(big, cx, cy, R, p))
 
 
 def eye_size(r: int) -> tuple[int, int]:
@@ -277,9 +325,22 @@ def build_mouth(r: int, expression: str, level: float, p: Palette) -> pygame.Sur
                 0.05 * rs,
             )
         return _down(big, w, h)
-    # open: flat-ish smiling top edge, rounded bottom whose depth follows the level
-    half_w = (0.17 + 0.05 * level) * rs
-    depth = (0.05 + 0.3 * level) * rs
+    _open_shape(big, p, cx, top, rs, (0.17 + 0.05 * level) * rs, (0.05 + 0.3 * level) * rs,
+                tongue=level > 0.25)
+    return _down(big, w, h)
+
+
+def _open_shape(
+    big: pygame.Surface,
+    p: Palette,
+    cx: float,
+    top: float,
+    rs: float,
+    half_w: float,
+    depth: float,
+    tongue: bool,
+) -> None:
+    """Open mouth: flat-ish smiling top edge, rounded bottom ``depth`` deep."""
     pts = []
     n = 32
     for i in range(n + 1):  # top edge, left to right, slight smile curve
@@ -289,9 +350,35 @@ def build_mouth(r: int, expression: str, level: float, p: Palette) -> pygame.Sur
         a = math.pi * i / n
         pts.append((cx + half_w * math.cos(a), top + 0.03 * rs + depth * math.sin(a)))
     pygame.draw.polygon(big, p.mouth, pts)
-    if level > 0.25:
+    if tongue:
         tw, th = half_w * 0.55, depth * 0.3
         _ellipse(big, p.tongue, cx, top + 0.03 * rs + depth * 0.84 - th * 0.5, tw, th)
+
+
+def build_viseme(r: int, viseme: str, p: Palette) -> pygame.Surface:
+    """Mouth for a phoneme class (``closed`` m/b/p, ``open`` a, ``wide`` e/i, ``round`` o/u),
+    the same size and lips line as :func:`build_mouth` so they swap in place."""
+    if viseme == "closed":
+        w, h = mouth_size(r)
+        big = _canvas(w, h, p.mouth)
+        rs = r * SS
+        top = h * SS * 0.28
+        _arc_band(big, p.mouth, w * SS / 2, top - 0.06 * rs, 0.16 * rs, 0.1 * rs,
+                  math.radians(50), math.radians(130), 0.05 * rs)
+        return _down(big, w, h)
+    if viseme == "open":
+        return build_mouth(r, "happy", 0.7, p)
+    w, h = mouth_size(r)
+    big = _canvas(w, h, p.mouth)
+    rs = r * SS
+    cx, top = w * SS / 2, h * SS * 0.28
+    if viseme == "wide":
+        _open_shape(big, p, cx, top, rs, 0.27 * rs, 0.11 * rs, tongue=False)
+    elif viseme == "round":
+        _ellipse(big, p.mouth, cx, top + 0.15 * rs, 0.1 * rs, 0.13 * rs)
+        _ellipse(big, p.tongue, cx, top + 0.22 * rs, 0.055 * rs, 0.04 * rs)
+    else:
+        raise ValueError(f"unknown viseme {viseme!r}")
     return _down(big, w, h)
 
 
@@ -409,29 +496,3 @@ def build_glow(r: int, color: RGB, strength: float = 0.35) -> pygame.Surface:
     pixels[:, :] = alpha.T.astype(np.uint8)
     del pixels  # release the surface lock
     return surf
-
-
-class Sprites:
-    """Every sprite for one character radius and palette, built once."""
-
-    def __init__(self, r: int, palette: Palette) -> None:
-        self.r = r
-        self.palette = palette
-        self.body = build_body(r, palette)
-        self.eyes = [build_eye(r, EYE_MAX * i / EYE_STEPS, palette) for i in range(EYE_STEPS + 1)]
-        self.brows = {e: build_brows(r, e, palette) for e in EXPRESSIONS}
-        self.closed_mouths = {e: build_mouth(r, e, 0.0, palette) for e in EXPRESSIONS}
-        self.open_mouths = [
-            build_mouth(r, "happy", i / MOUTH_STEPS, palette) for i in range(1, MOUTH_STEPS + 1)
-        ]
-        self.badge = build_listen_badge(r, palette)
-
-    def eye(self, openness: float) -> tuple[int, pygame.Surface]:
-        q = max(0, min(EYE_STEPS, round(openness / EYE_MAX * EYE_STEPS)))
-        return q, self.eyes[q]
-
-    def mouth(self, expression: str, level: float) -> tuple[int, pygame.Surface]:
-        q = max(0, min(MOUTH_STEPS, round(level * MOUTH_STEPS)))
-        if q == 0:
-            return 0, self.closed_mouths[expression]
-        return q, self.open_mouths[q - 1]

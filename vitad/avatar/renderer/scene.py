@@ -8,13 +8,17 @@ and only the changed rectangles are handed to the display. A frame where nothing
 costs a few comparisons and draws nothing. Anything that changes the layout (size, attract,
 night palette, the slow burn-in orbit) triggers one full redraw.
 
-This module owns the layout, the background, the character (face, mouth, cues) and that
-bookkeeping; the text regions have their own painters, each a ``content(state)`` signature
-plus ``paint(surface, rect, ...)``: captions.py, cards.py (attract panel) and statusbar.py.
+This module owns the layout, the background (with the shop's branding on the attract screen),
+the character (an avatar pack's layers, scaled and cached by character.py; the cues are
+drawn here) and that bookkeeping; the text regions have their own painters, each a
+``content(state)`` signature plus ``paint(surface, rect, ...)``: captions.py, cards.py
+(attract panel) and statusbar.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -22,22 +26,30 @@ from dataclasses import dataclass
 import pygame
 import pygame.gfxdraw
 
+from vitad.avatar.branding import usable_logo
 from vitad.avatar.cards import Card, build_cards, invite_text, mic_unavailable_text
+from vitad.avatar.pack import PackError, bundled_pack_dir, choose_pack, load_pack
 from vitad.avatar.renderer.art import (
     Palette,
-    Sprites,
     build_glow,
     build_gradient,
+    build_listen_badge,
     build_round_rect,
+    hex_rgb,
     mix,
+    scale_rgb,
 )
 from vitad.avatar.renderer.captions import CaptionContent, CaptionPainter
 from vitad.avatar.renderer.cards import CardPainter
+from vitad.avatar.renderer.character import CharacterCache, PackImages, ScaledCharacter
 from vitad.avatar.renderer.statusbar import StatusBarPainter, StatusContent
 from vitad.avatar.renderer.text import FontBook, TextCache
 from vitad.avatar.state import AvatarState
 from vitad.config.avatar_settings import AvatarSettings
+from vitad.config.loader import resolve
 from vitad.config.schema import Config
+
+log = logging.getLogger(__name__)
 
 EXPRESSION = {
     "idle": "happy",
@@ -150,9 +162,11 @@ class Renderer:
         self.target = target
         self.config = config
         self.settings = config.avatar
+        self.night_level = config.avatar.night_brightness  # until draw() reads the state's
         self.wake_phrase = wake_phrase
         self._build_painters()
-        self._sprites: dict[tuple[int, bool], Sprites] = {}
+        self.character = self._choose_character(None)
+        self._badges: dict[tuple[int, float], pygame.Surface] = {}
         self._backgrounds: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._parts: dict[tuple, pygame.Surface] = {}
         self.layout: Layout | None = None
@@ -174,7 +188,8 @@ class Renderer:
         if wake_phrase:
             self.wake_phrase = wake_phrase
         self._build_painters()
-        self._sprites.clear()
+        self.character = self._choose_character(self.character)
+        self._badges.clear()
         self._backgrounds.clear()
         self._parts.clear()
         self.invalidate()
@@ -188,6 +203,38 @@ class Renderer:
         self.captions = CaptionPainter(self.text, invite, mic_unavailable_text(self.config))
         self.card_painter = CardPainter(self.text, self.cards, invite)
         self.status_bar = StatusBarPainter(self.text)
+        self._logo = self._load_logo()
+
+    def _choose_character(self, running: CharacterCache | None) -> CharacterCache:
+        """The configured pack, decoded; a bad one is logged and the running pack (on reload)
+        or the bundled pack (at start) is drawn instead. Never raises for a bad pack."""
+        pack_path = self.settings.pack
+        wanted = None if pack_path is None else resolve(self.config, pack_path)
+        pack = choose_pack(wanted, running.pack if running is not None else None)
+        if running is not None and pack == running.pack:
+            return running  # same files, unchanged since they were decoded: nothing to do
+        try:
+            return CharacterCache(PackImages(pack))
+        except PackError as exc:
+            fallback = "keeping the running pack" if running else "using the bundled pack"
+            for problem in exc.problems:
+                log.error("avatar pack %s: %s; %s", exc.source, problem, fallback)
+            if running is not None:
+                return running
+            return CharacterCache(PackImages(load_pack(bundled_pack_dir())))
+
+    def _load_logo(self) -> pygame.Surface | None:
+        path = self.settings.logo
+        path = usable_logo(None if path is None else resolve(self.config, path))
+        if path is None:
+            return None
+        try:
+            logo = pygame.image.load(str(path))
+        except (pygame.error, OSError) as exc:
+            log.error("avatar.logo: %s cannot be decoded (%s); the attract screen shows no "
+                      "logo", path, exc)
+            return None
+        return logo.convert_alpha() if pygame.display.get_surface() is not None else logo
 
     def invalidate(self) -> None:
         """Force a full redraw on the next frame."""
@@ -196,19 +243,48 @@ class Renderer:
 
     # ------------------------------------------------------------------ caches
     def palette(self, night: bool) -> Palette:
-        brightness = self.settings.night_brightness if night else 1.0
+        brightness = self.brightness(night)
         return Palette.from_theme(self.settings.theme, brightness)
 
-    def sprites(self, r: int, night: bool) -> Sprites:
-        key = (r, night)
-        sp = self._sprites.get(key)
-        if sp is None:
-            sp = Sprites(r, self.palette(night))
+    def brightness(self, night: bool) -> float:
+        return self.night_level if night else 1.0
+
+    def scaled_character(self, r: int, night: bool) -> ScaledCharacter:
+        """The pack scaled for radius ``r`` (built once per size and night/day, then cached)."""
+        return self.character.get(r, self.brightness(night))
+
+    def badge(self, r: int, night: bool) -> pygame.Surface:
+        """The listening badge: a UI cue in the theme's accent, not part of the pack."""
+        key = (r, self.brightness(night))
+        badge = self._badges.get(key)
+        if badge is None:
+            badge = build_listen_badge(r, self.palette(night))
             if pygame.display.get_surface() is not None:
-                for name in ("body", "badge"):
-                    setattr(sp, name, getattr(sp, name).convert_alpha())
-            self._sprites[key] = sp
-        return sp
+                badge = badge.convert_alpha()
+            self._badges[key] = badge
+        return badge
+
+    def glow_colour(self, pal: Palette, night: bool) -> tuple[int, int, int]:
+        glow = self.character.pack.manifest.pack.glow
+        return pal.body if glow is None else scale_rgb(hex_rgb(glow), self.brightness(night))
+
+    def accent(self, pal: Palette) -> Palette:
+        """``pal`` with the shop's ``accent_colour`` (branding), if one is set."""
+        brand = self.settings.accent_colour
+        return pal if brand is None else dataclasses.replace(pal, accent=hex_rgb(brand))
+
+    def fit_layout(self, lay: Layout) -> Layout:
+        """The layout with the pack's breathing amplitude and a stage that holds its canvas."""
+        ch = self.scaled_character(lay.r, lay.night)
+        motion = ch.motion
+        bob_amp = max(1, round(motion.bob * lay.r)) if motion.bob > 0 else 0
+        lift = round(motion.listen_lift * lay.r)
+        gx, gy = round(motion.gaze[0] * lay.r) + 1, round(motion.gaze[1] * lay.r) + 1
+        reach = ch.canvas_rect.move(lay.center).inflate(2 * gx, 2 * (gy + bob_amp + lift))
+        screen = pygame.Rect(0, 0, *lay.size)
+        stage = lay.stage_rect.union(reach).clip(screen)
+        return dataclasses.replace(lay, bob_amp=bob_amp, stage_rect=stage,
+                                   ring_rect=lay.ring_rect.union(stage).clip(screen))
 
     def _part(self, key: tuple, build) -> pygame.Surface:
         """Cached building block of the background (gradient, glow, panels)."""
@@ -227,7 +303,7 @@ class Renderer:
     def _background(self, lay: Layout, pal: Palette) -> pygame.Surface:
         """Static picture behind everything for this layout, composed from cached parts so a
         burn-in orbit step costs a few blits, not a rebuild."""
-        key = (lay.size, lay.attract, lay.night, lay.offset, lay.r)
+        key = (lay.size, lay.attract, self.brightness(lay.night), lay.offset, lay.r)
         bg = self._backgrounds.get(key)
         if bg is not None:
             self._backgrounds.move_to_end(key)
@@ -237,7 +313,8 @@ class Renderer:
             ("gradient", lay.size, pal.background_top, pal.background_bottom),
             lambda: build_gradient(w, h, pal.background_top, pal.background_bottom),
         )
-        glow = self._part(("glow", lay.r, pal.body), lambda: build_glow(lay.r, pal.body))
+        glow_rgb = self.glow_colour(pal, lay.night)
+        glow = self._part(("glow", lay.r, glow_rgb), lambda: build_glow(lay.r, glow_rgb))
         bg = (
             self._backgrounds.pop(next(iter(self._backgrounds)))
             if len(self._backgrounds) >= 3
@@ -257,10 +334,30 @@ class Renderer:
                     ),
                 )
                 bg.blit(panel, rect.topleft)
+        if lay.attract:
+            self._draw_branding(bg, lay, pal)
         if pygame.display.get_surface() is not None and bg.get_bitsize() != 32:
             bg = bg.convert()
         self._backgrounds[key] = bg
         return bg
+
+    def _draw_branding(self, bg: pygame.Surface, lay: Layout, pal: Palette) -> None:
+        """Shop logo at the left of the top bar and an accent edge on the card panel; part of
+        the attract background, so it costs nothing per frame."""
+        bar = lay.topbar_rect
+        if self._logo is not None:
+            lw, lh = self._logo.get_size()
+            fit = min(0.8 * bar.h / lh, 0.22 * lay.size[0] / lw)
+            size = (max(1, round(lw * fit)), max(1, round(lh * fit)))
+            logo = self._part(("logo", size), lambda: pygame.transform.smoothscale(
+                self._logo, size) if self._logo is not None else pygame.Surface(size))
+            bg.blit(logo, logo.get_rect(midleft=(bar.x + round(0.3 * bar.h), bar.centery)))
+        panel = lay.panel_rect
+        if self.settings.accent_colour is not None and panel is not None:
+            edge = max(3, round(0.006 * lay.size[0]))
+            inset = max(6, round(0.03 * lay.size[1]))
+            stripe = pygame.Rect(panel.x, panel.y + inset, edge, panel.h - 2 * inset)
+            pygame.draw.rect(bg, self.accent(pal).accent, stripe, border_radius=edge // 2)
 
     # ------------------------------------------------------------------ frame
     def draw(self, state: AvatarState) -> list[pygame.Rect]:
@@ -268,6 +365,10 @@ class Renderer:
         size = self.target.get_size()
         mode = state.mode
         night = mode == "night"
+        # Quiet hours' dim ([schedule]; AvatarState): a new level during the night (back-to-back
+        # ranges with different dims) repaints everything, like night falling does.
+        dimmed = night and state.brightness != self.night_level
+        self.night_level = state.brightness
         attract = state.attract
         orbit_r = self.settings.orbit_px * size[1]
         ox, oy = state.orbit
@@ -279,9 +380,12 @@ class Renderer:
             or lay.attract != attract
             or lay.night != night
             or lay.offset != offset
+            or dimmed
         )
         if full:
-            lay = self.layout = compute_layout(self.settings, size, attract, night, offset)
+            lay = self.layout = self.fit_layout(
+                compute_layout(self.settings, size, attract, night, offset)
+            )
             self._bg = self._background(lay, self.palette(night))
             self._sigs.clear()
             self._stage_drawn = None
@@ -316,13 +420,15 @@ class Renderer:
     def _stage_sig(self, state: AvatarState, lay: Layout) -> tuple:
         mode = state.mode
         r = lay.r
+        motion = self.character.pack.manifest.motion
         bob = round(lay.bob_amp * state.breath)
         if mode == "listening":
-            bob -= round(0.03 * r)
+            bob -= round(motion.listen_lift * r)
         eye_q = round(max(0.0, state.eye_open) / 1.2 * 24)
-        gx = round(state.gaze[0] * 0.09 * r)
-        gy = round(state.gaze[1] * 0.06 * r)
+        gx = round(state.gaze[0] * motion.gaze[0] * r)
+        gy = round(state.gaze[1] * motion.gaze[1] * r)
         mouth_q = round(state.mouth * 20) if mode == "speaking" else 0
+        viseme = getattr(state, "viseme", None) if mode == "speaking" else None
         ring = int((state.now / RING_PERIOD_S % 1.0) * RING_STEPS) if mode == "listening" else -1
         dots = int((state.now / DOTS_PERIOD_S % 1.0) * DOTS_STEPS) if mode == "thinking" else -1
         return (
@@ -332,44 +438,43 @@ class Renderer:
             gx,
             gy,
             mouth_q,
+            viseme,
             ring,
             dots,
             mode == "listening",
         )
 
     def _draw_stage(self, lay: Layout, pal: Palette, sig: tuple) -> pygame.Rect:
-        expression, bob, eye_q, gx, gy, mouth_q, ring, dots, listening = sig
+        expression, bob, eye_q, gx, gy, mouth_q, viseme, ring, dots, listening = sig
         rect = lay.ring_rect if listening else lay.stage_rect
         area = rect if self._stage_drawn is None else rect.union(self._stage_drawn)
         self._stage_drawn = rect
         surf = self.target
         self._restore(area)
         surf.set_clip(area)
-        sp = self.sprites(lay.r, lay.night)
+        ch = self.scaled_character(lay.r, lay.night)
+        motion = ch.motion
         r = lay.r
         cx, cy = lay.center
+
+        def put(image: pygame.Surface, offset: tuple[float, float], dx: int, dy: int) -> None:
+            x, y = round(cx + offset[0]) + dx, round(cy + offset[1]) + bob + dy
+            surf.blit(image, image.get_rect(center=(x, y)))
+
         if ring >= 0:
             self._draw_rings(lay, pal, ring / RING_STEPS)
-        body = sp.body
-        surf.blit(body, body.get_rect(center=(cx, cy + bob)))
-        eye = sp.eyes[max(0, min(len(sp.eyes) - 1, eye_q))]
-        for side in (-1, 1):
-            ex, ey = lay.eye_center(side, bob)
-            surf.blit(eye, eye.get_rect(center=(ex + gx, ey + gy)))
-        brows = sp.brows[expression]
-        surf.blit(
-            brows,
-            brows.get_rect(
-                center=(cx + round(gx * 0.7), cy + bob - round(0.44 * r) + round(gy * 0.5))
-            ),
-        )
-        _, mouth = sp.mouth(expression, mouth_q / 20)
-        mx, my = lay.mouth_center(bob)
-        mrect = mouth.get_rect(centerx=mx + round(gx * 0.4))
-        mrect.top = my - round(mouth.get_height() * 0.28)  # lips line sits at 28% of the sprite
-        surf.blit(mouth, mrect)
+        put(ch.body.surface, ch.body.offset, 0, 0)  # body, blush and accessories, merged
+        eye = ch.eye(eye_q * 1.2 / 24)
+        for offset in ch.eye_offsets:
+            put(eye, offset, gx, gy)
+        brows = ch.brows.get(expression)
+        if brows is not None:
+            fx, fy = motion.brows_follow
+            put(brows.surface, brows.offset, round(gx * fx), round(gy * fy))
+        mouth = ch.mouth(expression, mouth_q / 20, viseme)
+        put(mouth, ch.mouth_offset, round(gx * motion.mouth_follow), 0)
         if listening:
-            badge = sp.badge
+            badge = self.badge(r, lay.night)
             surf.blit(
                 badge, badge.get_rect(center=(cx + round(0.8 * r), cy + bob + round(0.62 * r)))
             )
@@ -446,5 +551,5 @@ class Renderer:
         if rect is None or sig[0] != "card":
             return None
         self._restore(rect)
-        self.card_painter.paint(self.target, rect, sig[1], pal, lay.caption_px)
+        self.card_painter.paint(self.target, rect, sig[1], self.accent(pal), lay.caption_px)
         return rect
