@@ -16,7 +16,7 @@ bench/accuracy.py.
 
 Usage:
   python bench/endpoint.py [--engine pocketsphinx|vosk|whisper] [--split dev|test|all]
-         [--early 0.25] [--every N] [--limit N]
+         [--early 0.25] [--stable 0.4] [--every N] [--limit N]
 """
 
 from __future__ import annotations
@@ -62,7 +62,8 @@ def turn_end(events: list[ev.Event], clip: dict) -> ev.SpeechEnd | None:
     return next((e for e in events if isinstance(e, ev.SpeechEnd) and e.turn_id == turn), None)
 
 
-def run(engine: str, early_s: float, clips: list[dict], corpus: Path) -> list[dict[str, Any]]:
+def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
+        stable_s: float = 0.0) -> list[dict[str, Any]]:
     """One row per clip: latency, cut-off, reason, correct — early on and off."""
     from vitad.pipeline.engines import load_engines
     from vitad.simulate import simulate
@@ -75,8 +76,8 @@ def run(engine: str, early_s: float, clips: list[dict], corpus: Path) -> list[di
     engines.recognizer = timed  # type: ignore[assignment]
     variants = {
         mode: config.model_copy(update={"listen": config.listen.model_copy(
-            update={"early_hangover_s": s})})
-        for mode, s in (("off", 0.0), ("early", early_s))
+            update={"early_hangover_s": s, "stable_partial_s": stable})})
+        for mode, s, stable in (("off", 0.0, 0.0), ("early", early_s, stable_s))
     }
     rows = []
     for i, clip in enumerate(clips):
@@ -156,6 +157,8 @@ def main() -> None:
                         help="early_hangover_s of the early run (the other run: 0, off)")
     parser.add_argument("--every", type=int, default=1, help="only every Nth clip")
     parser.add_argument("--limit", type=int, help="only the first N clips")
+    parser.add_argument("--stable", type=float, default=0.0,
+                        help="[listen] stable_partial_s of the early run (the babble rule)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--table", type=Path, metavar="RESULTS_JSON",
                         help="print the table of an earlier run's results file and stop")
@@ -176,11 +179,12 @@ def main() -> None:
     print(f"endpoint: {len(clips)} questions of the '{args.split}' split, {args.engine}",
           file=sys.stderr)
     started = time.perf_counter()
-    rows = run(args.engine, args.early, clips, args.corpus)
+    rows = run(args.engine, args.early, clips, args.corpus, args.stable)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"split": args.split, "engine": args.engine,
-                               "early_hangover_s": args.early, "cut_margin_s": CUT_MARGIN_S,
+                               "early_hangover_s": args.early,
+                               "stable_partial_s": args.stable, "cut_margin_s": CUT_MARGIN_S,
                                "corpus_fingerprint": manifest.get("fingerprint"),
                                "rows": rows}, indent=1))
     print(f"End of speech → endpoint decision, '{args.split}' split, {args.engine}, "

@@ -25,7 +25,7 @@ def judge(tmp_path_factory: pytest.TempPathFactory) -> CompletenessJudge:
     "how much is the dryer",
     "do you take credit cards",
     "dryer seven is broken",
-    "the dryer is not heating",
+    "there is water on the floor",  # a report that names no machine
     "i've never used one of these before",  # "before" ends a sentence as often as not
 ])
 def test_a_confident_whole_question_is_complete(judge: CompletenessJudge, text: str) -> None:
@@ -50,10 +50,19 @@ def test_an_unfinished_or_unsure_partial_is_not(judge: CompletenessJudge, text: 
     assert not judge(text)
 
 
+def test_a_report_naming_a_kind_waits_for_its_number(judge: CompletenessJudge) -> None:
+    """The number may come next ("washer … five is broken"); a numbered machine, or a question
+    whose answer does not depend on the number, ends early as before."""
+    assert not judge("the washer is broken")
+    assert not judge("the dryer is not heating")
+    assert not judge("the big washer is broken")
+    assert judge("washer five is broken")
+    assert judge("how much is the dryer")
+
+
 def test_the_brief_s_continuation_words_are_in_the_one_list() -> None:
     assert {"and", "the", "a", "an", "number", "is", "my", "to", "of", "on", "in", "for",
             "with", "but", "or"} <= CONTINUATION_WORDS
-
 
 
 def test_one_judge_per_dialogue(tmp_path: Path) -> None:

@@ -49,6 +49,7 @@ HALLUCINATION_SIMILARITY = 90.0
 HALLUCINATION_MAX_EXTRA_TOKENS = 2
 CLARIFY = "clarify"
 FALLBACK = "fallback"
+REPORT = "report_problem"  # the intent whose answer files a problem report
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class Answer:
 
     @property
     def is_problem_report(self) -> bool:
-        return self.intent == "report_problem"
+        return self.intent == REPORT
 
 
 _DIGITS = re.compile(r"\b\d{1,3}\b")

@@ -3,8 +3,14 @@
 The listener may end a turn after a short silence (``[listen] early_hangover_s``) instead of
 the full hangover when the partial transcript so far is a whole question. "Whole" means: the
 dialogue's intent matcher puts one intent clearly first, confidently (the same test the
-dialogue uses to answer without asking back, at least ``EARLY_MIN_SCORE``), and the last
-word does not announce more ("how much is the…", "dryer number…", "the washer and…").
+dialogue uses to answer without asking back, at least ``EARLY_MIN_SCORE``), the last
+word does not announce more ("how much is the…", "dryer number…", "the washer and…"), and
+no machine number is still missing: when the partial is a problem report that names a
+machine but no number ("the washer is broken"), the number may
+be what the customer says next ("…washer five is broken" — a domain decoder reads the
+sentence complete before "five" is settled), so the normal hangover decides. That costs a
+quarter second on a report without a number; a report filed against the wrong machine costs
+a technician's trip.
 
 The judge scores with the dialogue's public parts (:class:`IntentMatcher`,
 :class:`SlotExtractor`, over the dialogue's own intents and shop), never through
@@ -21,7 +27,7 @@ from __future__ import annotations
 
 import weakref
 
-from vitad.dialogue.engine import CLARIFY, FALLBACK, Dialogue
+from vitad.dialogue.engine import CLARIFY, FALLBACK, REPORT, Dialogue
 from vitad.dialogue.matcher import IntentMatcher
 from vitad.dialogue.slots import SlotExtractor
 from vitad.dialogue.text import normalize
@@ -57,7 +63,8 @@ class CompletenessJudge:
     def __init__(self, dialogue: Dialogue) -> None:
         intents = dialogue.intents
         self._tokenize = intents.tokenize
-        self._matcher = IntentMatcher(intents, mask=SlotExtractor(intents, dialogue.shop).mask)
+        self._slots = SlotExtractor(intents, dialogue.shop)
+        self._matcher = IntentMatcher(intents, mask=self._slots.mask)
         self._min_score = max(dialogue.confirm_score, EARLY_MIN_SCORE)
         self._margin = dialogue.confirm_margin
         self._last: tuple[str, bool] = ("", False)
@@ -82,8 +89,16 @@ class CompletenessJudge:
             return False
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        return (best.intent not in (FALLBACK, CLARIFY) and not best.outweighed
-                and best.score >= self._min_score and best.score - runner_up >= self._margin)
+        confident = (best.intent not in (FALLBACK, CLARIFY) and not best.outweighed
+                     and best.score >= self._min_score
+                     and best.score - runner_up >= self._margin)
+        return confident and not self._number_may_follow(best.intent, text)
+
+    def _number_may_follow(self, intent: str, text: str) -> bool:
+        if intent != REPORT:
+            return False
+        slots = self._slots.extract(text)
+        return slots.kind is not None and slots.number is None
 
 
 _judges: weakref.WeakKeyDictionary[Dialogue, CompletenessJudge] = weakref.WeakKeyDictionary()
