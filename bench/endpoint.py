@@ -16,7 +16,8 @@ bench/accuracy.py.
 
 Usage:
   python bench/endpoint.py [--engine pocketsphinx|vosk|whisper] [--split dev|test|all]
-         [--early 0.25] [--stable 0.4] [--every N] [--limit N]
+         [--early 0.25] [--stable 0.4] [--room-db 10] [--noise babble,white]
+         [--every N] [--limit N]
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ def turn_end(events: list[ev.Event], clip: dict) -> ev.SpeechEnd | None:
 
 
 def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
-        stable_s: float = 0.0) -> list[dict[str, Any]]:
+        stable_s: float = 0.0, room_db: float | None = None) -> list[dict[str, Any]]:
     """One row per clip: latency, cut-off, reason, correct — early on and off."""
     from vitad.pipeline.engines import load_engines
     from vitad.simulate import simulate
@@ -74,9 +75,10 @@ def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
     engines.tts = None  # captions only
     timed = TimedRecognizer(engines.recognizer)
     engines.recognizer = timed  # type: ignore[assignment]
+    room = {} if room_db is None else {"quieter_than_customer_db": room_db}
     variants = {
         mode: config.model_copy(update={"listen": config.listen.model_copy(
-            update={"early_hangover_s": s, "stable_partial_s": stable})})
+            update={"early_hangover_s": s, "stable_partial_s": stable, **room})})
         for mode, s, stable in (("off", 0.0, 0.0), ("early", early_s, stable_s))
     }
     rows = []
@@ -159,6 +161,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="only the first N clips")
     parser.add_argument("--stable", type=float, default=0.0,
                         help="[listen] stable_partial_s of the early run (the babble rule)")
+    parser.add_argument("--room-db", type=float, default=None,
+                        help="[listen] quieter_than_customer_db of both runs (default: shipped)")
+    parser.add_argument("--noise", help="only these noise kinds (comma-separated)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--table", type=Path, metavar="RESULTS_JSON",
                         help="print the table of an earlier run's results file and stop")
@@ -174,17 +179,20 @@ def main() -> None:
     manifest = json.loads(manifest_path.read_text())
     clips = [c for c in manifest["clips"] if c["type"] == "utterance"
              and (args.split == "all" or c["split"] == args.split)]
+    if args.noise:
+        clips = [c for c in clips if c["noise"] in args.noise.split(",")]
     clips = clips[:: max(args.every, 1)]
     clips = clips[: args.limit] if args.limit else clips
     print(f"endpoint: {len(clips)} questions of the '{args.split}' split, {args.engine}",
           file=sys.stderr)
     started = time.perf_counter()
-    rows = run(args.engine, args.early, clips, args.corpus, args.stable)
+    rows = run(args.engine, args.early, clips, args.corpus, args.stable, args.room_db)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"split": args.split, "engine": args.engine,
                                "early_hangover_s": args.early,
-                               "stable_partial_s": args.stable, "cut_margin_s": CUT_MARGIN_S,
+                               "stable_partial_s": args.stable, "room_db": args.room_db,
+                               "cut_margin_s": CUT_MARGIN_S,
                                "corpus_fingerprint": manifest.get("fingerprint"),
                                "rows": rows}, indent=1))
     print(f"End of speech → endpoint decision, '{args.split}' split, {args.engine}, "

@@ -202,3 +202,39 @@ def test_the_babble_rule_needs_the_room_quieter_than_the_customer() -> None:
     assert quieter.decided_at == pytest.approx(1.5 + STABLE_PARTIAL_S, abs=FRAME)
     as_loud = ends(3000.0)
     assert as_loud is not None and as_loud.reason == "max_length"
+
+
+def run_levels(segments: list[tuple[float, float, float]],
+               **settings: float) -> Endpoint | None:
+    """(probability, level, seconds) segments as 30 ms frames with their RMS levels."""
+    ep = Endpointer(ListenSettings(**settings), start=0.0)
+    t = 0.0
+    for p, level, seconds in segments:
+        for _ in range(round(seconds / FRAME)):
+            result = ep.update(p, t, t + FRAME, level)
+            t += FRAME
+            if result is not None:
+                return result
+    return None
+
+
+def test_voices_well_below_the_customer_s_end_the_turn_like_silence() -> None:
+    """Babble 12 dB under the customer: the VAD still says "speech", the level rule does not."""
+    babble = (0.9, 1000 * 10 ** (-12 / 20), 3.0)
+    question = [(0.1, 100.0, 0.3), (0.9, 1000.0, 1.5)]
+    result = run_levels([*question, babble], hangover_s=0.5, quieter_than_customer_db=10)
+    assert result is not None and result.reason == "silence"
+    assert result.speech_end == pytest.approx(1.8)
+    assert result.decided_at == pytest.approx(1.8 + 0.5, abs=FRAME)
+    # Off (the default): the babble holds the turn open until it stops or max length.
+    held = run_levels([*question, babble], hangover_s=0.5, max_utterance_s=3.0)
+    assert held is not None and held.reason == "max_length"
+
+
+def test_a_customer_no_louder_than_the_room_is_never_cut() -> None:
+    """At 3 dB SNR (and with the customer's own soft syllables) nothing counts as the room."""
+    soft_and_loud = [(0.9, 1000.0, 0.3), (0.9, 400.0, 0.3)] * 3  # -8 dB dips within speech
+    room = (0.9, 1000 * 10 ** (-3 / 20), 2.0)
+    result = run_levels([(0.1, 50.0, 0.3), *soft_and_loud, room], hangover_s=0.5,
+                        max_utterance_s=3.5, quieter_than_customer_db=10)
+    assert result is not None and result.reason == "max_length"

@@ -49,6 +49,11 @@ class SileroVad:
 STABLE_LEVEL_RATIO = 0.75
 
 
+# The level rule ([listen] quieter_than_customer_db) judges against the customer's own level
+# only once this much of the question has been heard (a first syllable is no reference).
+CUSTOMER_REFERENCE_S = 0.3
+
+
 @dataclass(frozen=True)
 class Endpoint:
     reason: str  # "silence" | "early" | "stable" | "max_length" | "no_speech"
@@ -69,6 +74,13 @@ class Endpointer:
     voices go on around the customer ("stable") more quietly than the customer spoke (frame
     levels given to :meth:`update`). Only frames ending after the partial was heard can use
     it, so the decision never looks ahead of the audio it came from.
+
+    In a room where others keep talking the VAD never reports silence, whatever the
+    transcript: with ``quieter_than_customer_db`` a voiced frame that much below the median
+    level of the customer's own speech so far counts as silence for the hangover — the
+    customer stands at the mic, the room's voices are further away. A customer who speaks no
+    louder than the room (0-5 dB SNR) is not helped, but not cut either: their frames stay
+    above the threshold.
     """
 
     def __init__(self, settings: ListenSettings, start: float, min_speech_s: float = 0.09) -> None:
@@ -79,8 +91,11 @@ class Endpointer:
         self.last_voiced: float | None = None
         self._voiced_run = 0.0
         self.complete_since: float | None = None  # when the current complete partial came
-        # (frame end, level) of voiced frames; bounded by max_utterance_s (~330 frames).
+        # (frame end, level) of the customer's voiced frames; bounded by max_utterance_s
+        # (~330 frames).
         self._levels: list[tuple[float, float]] = []
+        drop_db = settings.quieter_than_customer_db
+        self._room_ratio = 10 ** (-drop_db / 20) if drop_db > 0 else 0.0
 
     def note_partial(self, complete: bool, t: float) -> None:
         """A new partial transcript heard at input time ``t``; ``complete``: a whole question."""
@@ -90,7 +105,7 @@ class Endpointer:
                level: float | None = None) -> Endpoint | None:
         """One frame's speech probability (and its RMS ``level``, for the babble rule)."""
         s = self.settings
-        voiced = probability >= s.vad_threshold
+        voiced = probability >= s.vad_threshold and not self._room_voice(level, frame_end)
         if voiced:
             self._voiced_run += frame_end - frame_start
             if self.speech_started is None and self._voiced_run >= self.min_speech_s:
@@ -125,6 +140,15 @@ class Endpointer:
             # when its last word was recognised.
             return Endpoint("stable", min(since, self.last_voiced), frame_end)
         return None
+
+    def _room_voice(self, level: float | None, frame_end: float) -> bool:
+        """Is this frame voice well below the customer's own (someone else in the room)?"""
+        if not self._room_ratio or level is None or self.speech_started is None:
+            return False
+        if frame_end - self.speech_started < CUSTOMER_REFERENCE_S or len(self._levels) < 5:
+            return False
+        customer = float(np.median([lv for _, lv in self._levels]))
+        return level < self._room_ratio * customer
 
     def _quieter_since(self, since: float) -> bool:
         """Is what the VAD hears since ``since`` quieter than the question was?"""

@@ -229,7 +229,8 @@ class Listener:
             self._vad_clock += VAD_FRAME / 16000
             if self._vad_clock <= turn.wake_t:
                 continue
-            level = float(np.sqrt(np.mean(np.square(frame, dtype=np.float32)))) if early else None
+            level = (float(np.sqrt(np.mean(np.square(frame, dtype=np.float32))))
+                     if early or self.settings.quieter_than_customer_db else None)
             endpoint = turn.endpointer.update(probability, start, self._vad_clock, level)
             if endpoint is not None and self._finish_or_continue(endpoint):
                 return
