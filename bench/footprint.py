@@ -303,6 +303,19 @@ def wait_prepared(health: Path, timeout: float) -> str:
     return f"{state} (timed out)"
 
 
+def sample_idle(ps: psutil.Process, seconds: float) -> dict[str, float]:
+    """RSS (median and max of 1 s samples) and CPU % of one core of ``ps`` over ``seconds``."""
+    samples = []
+    cpu0, t0 = ps.cpu_times(), time.monotonic()
+    while time.monotonic() - t0 < seconds:
+        time.sleep(1.0)
+        samples.append(ps.memory_info().rss)
+    cpu1, t1 = ps.cpu_times(), time.monotonic()
+    busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
+    return {"rss_median": statistics.median(samples), "rss_max": max(samples),
+            "cpu_pct": 100 * busy / (t1 - t0)}
+
+
 def measure_daemon(engine: str, idle_s: float, settle_s: float, env: dict[str, str],
                    tts_cache: Path) -> dict:
     import numpy as np
@@ -337,16 +350,9 @@ def measure_daemon(engine: str, idle_s: float, settle_s: float, env: dict[str, s
             ps = psutil.Process(proc.pid)
             prepared = wait_prepared(tmp / "health.sock", 900)
             time.sleep(settle_s)
-            samples = []
-            cpu0, t0 = ps.cpu_times(), time.monotonic()
-            while time.monotonic() - t0 < idle_s:
-                time.sleep(1.0)
-                samples.append(ps.memory_info().rss)
-            cpu1, t1 = ps.cpu_times(), time.monotonic()
-            busy = (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)
-            return {"engine": engine, "ready_s": ready_s, "prepared": prepared,
-                    "rss_median": statistics.median(samples), "rss_max": max(samples),
-                    "cpu_pct": 100 * busy / (t1 - t0), "threads": ps.num_threads()}
+            idle = sample_idle(ps, idle_s)
+            return {"engine": engine, "ready_s": ready_s, "prepared": prepared, **idle,
+                    "threads": ps.num_threads()}
         finally:
             proc.terminate()
             try:

@@ -6,6 +6,7 @@ daemon test exercises the same code paths as a box with a USB microphone.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -17,6 +18,8 @@ import numpy as np
 
 from vitad.audio.format import INTERNAL_RATE, AudioChunk
 from vitad.audio.wavfile import read_wav_internal
+
+log = logging.getLogger(__name__)
 
 
 class WavFileSource:
@@ -44,6 +47,9 @@ class WavFileSource:
     def _run(self, samples: np.ndarray) -> None:
         silence = np.zeros(self.chunk, dtype=np.int16)
         start = time.monotonic()
+        # The file's first sample on the input clock: lets bench/pipeline.py line up what
+        # the daemon did (events carry input times) with where the file's words are.
+        log.info("wav input %s: playing from input time %.3f", self.path.name, self.clock())
         i = 0
         n = 0
         while not self._stop.is_set():

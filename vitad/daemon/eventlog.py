@@ -30,6 +30,8 @@ def log_event(event: ev.Event) -> None:
     match event:
         case ev.Transcript() | ev.ProblemReport():
             data["text"] = f"<{len(event.text.split())} words>"
+        case ev.SpeechEnd():
+            data["at"] = round(event.t, 3)  # last voiced audio, input clock
     level = logging.WARNING if isinstance(event, ev.StageError | ev.Degraded) else logging.INFO
     fields = " ".join(f"{k}={v}" for k, v in data.items() if v not in (None, "", {}))
     log.log(level, "%s %s", event.type, fields)
