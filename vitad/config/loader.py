@@ -203,6 +203,7 @@ def sandbox_config_dict(root: Path, **sections: dict[str, Any]) -> dict[str, Any
     data["tts"]["cache_dir"] = str(root / "tts-cache")
     data.setdefault("runtime", {})["state_dir"] = str(root / "state")
     data["runtime"]["health_socket"] = str(root / "health.sock")
+    data["runtime"]["metrics_textfile"] = str(root / "vitad.prom")
     data["avatar"]["enabled"] = False
     for name, values in sections.items():
         data.setdefault(name, {}).update(values)
