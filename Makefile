@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $(APT_PACKAGES); }
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[test,noise,whisper]"
+	$(PY) -m pip install -q -e ".[test,noise,whisper,fleet]"
 	touch $@
 
 setup: $(VENV)/.installed

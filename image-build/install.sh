@@ -13,22 +13,32 @@
 #   --no-models       skip `vitad fetch-models` (the Vosk download; needs internet)
 #   --no-apt          do not apt-get install the system packages (they must be present)
 #   --no-start        enable but do not (re)start vitad on a running system
+#   --node-exporter MODE  where node_exporter (vitad's metrics) listens: local (default:
+#                     127.0.0.1:9100), lan (:9100, TLS + basic auth from
+#                     /etc/vitad/node-exporter-web.yml) or off; kept until changed
 #   --dry-run         print the plan and check every source file; change nothing
 #
 # Layout: /opt/vitad/venv (vitad + constraints.txt pins), /opt/vitad/libexec, /etc/vitad
 # (vitad.toml, vitad.base.toml, intents), /usr/share/vitad/models (+ MANIFEST.sha256),
 # /etc/systemd/system/vitad{,-boot-config}.service enabled, journald/watchdog drop-ins,
-# /etc/asound.conf + /etc/modprobe.d/vitad-alsa.conf (USB sound card first), user vitad.
+# /etc/asound.conf + /etc/modprobe.d/vitad-alsa.conf (USB sound card first), user vitad,
+# sshd (operators come in over SSH), node_exporter serving vitad's metrics textfile.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "${here}/.." && pwd)"
 
-APT_PACKAGES=(python3 python3-venv libportaudio2 alsa-utils ca-certificates procps systemd)
+# One line: pi-gen/build.sh --dry-run reads this list with sed.
+APT_PACKAGES=(python3 python3-venv libportaudio2 alsa-utils ca-certificates procps systemd openssh-server prometheus-node-exporter)
 GROUPS_EXTRA=(audio video render input)
 VENV=/opt/vitad/venv
 MODELS_DIR=/usr/share/vitad/models
 MARKER="vitad-managed"
+# node_exporter's textfile folder: the one path outside its own that vitad.service may write
+# (ReadWritePaths= in systemd/vitad.service); vitad.toml: [runtime] metrics_textfile.
+TEXTFILE_DIR=/var/lib/node_exporter/textfile_collector
+NODE_EXPORTER_ENV=/etc/vitad/node-exporter.env
+NODE_EXPORTER_WEB=/etc/vitad/node-exporter-web.yml
 
 root=/
 wheel=""
@@ -39,10 +49,11 @@ start=1
 action=install
 purge=0
 dry_run=0
+node_exporter=""
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 say() { echo "install.sh: $*"; }
-usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -52,6 +63,7 @@ while [ $# -gt 0 ]; do
         --no-models) models=0; shift ;;
         --no-apt) apt=0; shift ;;
         --no-start) start=0; shift ;;
+        --node-exporter) node_exporter="$2"; shift 2 ;;
         --uninstall) action=uninstall; shift ;;
         --purge) purge=1; shift ;;
         --dry-run) dry_run=1; shift ;;
@@ -64,6 +76,10 @@ done
 [ -d "${root}" ] || die "--root ${root}: not a directory"
 root="$(cd "${root}" && pwd)"
 [ "${purge}" = 0 ] || [ "${action}" = uninstall ] || die "--purge goes with --uninstall"
+case "${node_exporter}" in
+    ""|local|lan|off) ;;
+    *) die "--node-exporter ${node_exporter}: expected local, lan or off" ;;
+esac
 if [ -n "${wheelhouse}" ]; then
     [ -d "${wheelhouse}" ] || die "--wheelhouse ${wheelhouse}: not a directory"
     wheelhouse="$(cd "${wheelhouse}" && pwd)"
@@ -131,6 +147,7 @@ prepare_chroot() {
 
 # ---- file installation helpers ---------------------------------------------------------------
 changed=0
+node_exporter_changed=0
 # put SRC DEST MODE: install a file if different (always ours to overwrite).
 put() {
     local src="$1" dest; dest="$(r "$2")"
@@ -177,6 +194,8 @@ FILES=(  # source (relative to the repo) | destination | mode | kind
     "image-build/rootfs/etc/systemd/system.conf.d/50-vitad-watchdog.conf|/etc/systemd/system.conf.d/50-vitad-watchdog.conf|0644|put"
     "image-build/rootfs/etc/modprobe.d/vitad-alsa.conf|/etc/modprobe.d/vitad-alsa.conf|0644|managed"
     "image-build/rootfs/etc/asound.conf|/etc/asound.conf|0644|managed"
+    "image-build/rootfs/etc/systemd/system/prometheus-node-exporter.service.d/50-vitad.conf|/etc/systemd/system/prometheus-node-exporter.service.d/50-vitad.conf|0644|put"
+    "image-build/rootfs/etc/vitad/node-exporter-web.yml.example|/opt/vitad/node-exporter-web.yml.example|0644|put"
     "image-build/constraints.txt|/opt/vitad/constraints.txt|0644|put"
     "image-build/models.sha256|/opt/vitad/models.sha256|0644|put"
     "image-build/boot/vitad.toml|/opt/vitad/boot-vitad.toml.example|0644|put"
@@ -212,6 +231,7 @@ print_plan() {
         echo "file: ${rest} <- ${src}"
     done
     echo "enable: vitad.service vitad-boot-config.service"
+    echo "node_exporter: ${node_exporter:-kept (local when new)}, textfile ${TEXTFILE_DIR}"
 }
 
 # ---- install steps -----------------------------------------------------------------------------
@@ -259,6 +279,9 @@ make_dirs() {
     for d in /var/lib/vitad /var/cache/vitad; do
         install -d -m 0750 -o "${uid}" -g "${gid}" "$(r "${d}")"
     done
+    # vitad writes it (atomic rename needs the folder), node_exporter (user prometheus) reads it.
+    install -d -m 0755 -o 0 -g 0 "$(r "${TEXTFILE_DIR%/*}")"
+    install -d -m 0755 -o "${uid}" -g "${gid}" "$(r "${TEXTFILE_DIR}")"
 }
 
 build_wheel() {
@@ -372,6 +395,58 @@ enable_units() {
     fi
 }
 
+# node_exporter's exposure: the operator's last choice (the mode line of the env file) unless
+# --node-exporter names a new one. vitad itself opens no port; this is the box's only listener
+# besides sshd, so LAN exposure needs TLS + basic auth.
+configure_node_exporter() {
+    local mode="${node_exporter}" env tmp args
+    env="$(r "${NODE_EXPORTER_ENV}")"
+    if [ -z "${mode}" ]; then
+        mode="$(sed -n 's/^# vitad-node-exporter-mode: //p' "${env}" 2>/dev/null | head -n 1 || true)"
+        mode="${mode:-local}"
+    fi
+    case "${mode}" in
+        local) args="--web.listen-address=127.0.0.1:9100" ;;
+        lan)
+            local web; web="$(r "${NODE_EXPORTER_WEB}")"
+            if ! grep -q '^tls_server_config:' "${web}" 2>/dev/null \
+                || ! grep -q '^basic_auth_users:' "${web}" 2>/dev/null; then
+                die "--node-exporter lan needs ${NODE_EXPORTER_WEB} with tls_server_config" \
+                    "and basic_auth_users (start from /opt/vitad/node-exporter-web.yml.example)"
+            fi
+            args="--web.listen-address=:9100 --web.config.file=${NODE_EXPORTER_WEB}" ;;
+        off) args="" ;;
+        *) die "${NODE_EXPORTER_ENV}: unknown mode ${mode} (local, lan or off)" ;;
+    esac
+    tmp="$(mktemp)"
+    printf '%s\n' "# ${MARKER}: written by image-build/install.sh --node-exporter (local|lan|off)" \
+        "# vitad-node-exporter-mode: ${mode}" "VITAD_NODE_EXPORTER_ARGS=${args}" > "${tmp}"
+    if ! cmp -s "${tmp}" "${env}"; then
+        install -D -m 0644 -o 0 -g 0 "${tmp}" "${env}"
+        say "node_exporter: ${mode}$([ "${mode}" = local ] && echo ' (127.0.0.1:9100)')"
+        changed=1
+        node_exporter_changed=1
+    fi
+    rm -f "${tmp}"
+    local unit=prometheus-node-exporter.service
+    if [ "${mode}" = off ]; then
+        if systemd_running; then systemctl disable --now "${unit}" >/dev/null 2>&1 || true; fi
+        if [ "$(readlink "$(r "/etc/systemd/system/${unit}")" || true)" != /dev/null ]; then
+            systemctl --root="${root}" mask "${unit}" >/dev/null 2>&1
+            changed=1
+        fi
+    else
+        if [ "$(readlink "$(r "/etc/systemd/system/${unit}")" || true)" = /dev/null ]; then
+            systemctl --root="${root}" unmask "${unit}" >/dev/null 2>&1
+            changed=1
+        fi
+        if [ ! -L "$(r "/etc/systemd/system/multi-user.target.wants/${unit}")" ]; then
+            systemctl --root="${root}" enable "${unit}" >/dev/null 2>&1
+            changed=1
+        fi
+    fi
+}
+
 validate() {
     in_root "${VENV}/bin/vitad" check-config /etc/vitad/vitad.toml
 }
@@ -381,6 +456,14 @@ restart_if_running_system() {
     systemctl start vitad-boot-config.service
     if [ "${changed}" = 1 ]; then systemctl restart vitad.service; else systemctl start vitad.service; fi
     say "vitad: $(systemctl is-active vitad.service || true)"
+    if [ "$(systemctl is-enabled prometheus-node-exporter.service 2>/dev/null)" = enabled ]; then
+        systemctl daemon-reload
+        if [ "${node_exporter_changed}" = 1 ]; then
+            systemctl restart prometheus-node-exporter.service
+        else
+            systemctl start prometheus-node-exporter.service
+        fi
+    fi
 }
 
 do_install() {
@@ -396,6 +479,7 @@ do_install() {
     install_files
     install_models
     enable_units
+    configure_node_exporter
     validate
     restart_if_running_system
     say "done$([ "${changed}" = 1 ] || echo ' (nothing changed)')"
@@ -426,7 +510,7 @@ do_uninstall() {
     done
     rm -rf "$(r /opt/vitad)" "$(r /usr/share/vitad)"
     if [ "${purge}" = 1 ]; then
-        rm -rf "$(r /etc/vitad)" "$(r /var/lib/vitad)" "$(r /var/cache/vitad)" \
+        rm -rf "$(r /etc/vitad)" "$(r /var/lib/vitad)" "$(r /var/cache/vitad)" "$(r "${TEXTFILE_DIR}")" \
             "$(r /etc/NetworkManager/system-connections/vitad-wifi.nmconnection)"
         if in_root getent passwd vitad >/dev/null; then in_root userdel vitad; fi
         if in_root getent group vitad >/dev/null; then in_root groupdel vitad; fi

@@ -61,6 +61,14 @@ check "model manifest hashes match the files" \
 check "journald size limit drop-in" grep -q '^SystemMaxUse=' "${R}/etc/systemd/journald.conf.d/50-vitad.conf"
 check "watchdog drop-in RuntimeWatchdogSec=14s" \
     grep -q '^RuntimeWatchdogSec=14s$' "${R}/etc/systemd/system.conf.d/50-vitad-watchdog.conf"
+check "node_exporter drop-in: textfile folder = vitad's, 127.0.0.1:9100 by default" bash -c \
+    "grep -q 'textfile.directory=/var/lib/node_exporter/textfile_collector' '${R}/etc/systemd/system/prometheus-node-exporter.service.d/50-vitad.conf' \
+     && grep -qx 'VITAD_NODE_EXPORTER_ARGS=--web.listen-address=127.0.0.1:9100' '${R}/etc/vitad/node-exporter.env'"
+check "node_exporter enabled; textfile folder 755 vitad:vitad" bash -c \
+    "test -L '${R}/etc/systemd/system/multi-user.target.wants/prometheus-node-exporter.service' \
+     && test \"\$(stat -c '%a %u:%g' '${R}/var/lib/node_exporter/textfile_collector')\" = '755 ${vitad_ids}'"
+check "sshd installed and enabled (operators and Ansible come in over SSH)" \
+    test -x "${R}/usr/sbin/sshd" -a -L "${R}/etc/systemd/system/multi-user.target.wants/ssh.service"
 check "venv pins equal constraints.txt" bash -c "diff <(grep -Ev '^(#|$)' '${IB_DIR}/constraints.txt' | tr A-Z_ a-z- | sort) \
     <(chroot '${R}' /opt/vitad/venv/bin/python3 -m pip freeze --exclude-editable 2>/dev/null | grep -Eiv '^vitad( @|==)' | tr A-Z_ a-z- | sort)"
 
