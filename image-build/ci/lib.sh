@@ -93,3 +93,32 @@ in_chroot() {
     chroot "${root}" /usr/bin/env -i PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin \
         HOME=/root LANG=C.UTF-8 "$@"
 }
+
+# arm64_binfmt: let this host run arm64 programs (qemu-user-static through binfmt_misc), as the
+# arm64 image build and tier 4 need. Returns 1 when the kernel/container cannot do it.
+arm64_binfmt() {
+    need_cmd qemu-aarch64-static qemu-user-static || return 1
+    need_cmd update-binfmts binfmt-support || return 1
+    if [ ! -e /proc/sys/fs/binfmt_misc/register ]; then
+        mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc 2>/dev/null || return 1
+    fi
+    if [ ! -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then
+        update-binfmts --enable qemu-aarch64 >/dev/null 2>&1 || return 1
+    fi
+    grep -qx enabled /proc/sys/fs/binfmt_misc/qemu-aarch64 2>/dev/null
+}
+
+# wav_nonsilent FILE: a 0.3-5 s, 16-bit WAV whose peak is above 1000 (prints length and peak).
+wav_nonsilent() {
+    python3 - "$1" <<'PY'
+import array, sys, wave
+with wave.open(sys.argv[1]) as w:
+    assert w.getsampwidth() == 2, w.getsampwidth()
+    frames = w.readframes(w.getnframes())
+    seconds = w.getnframes() / w.getframerate()
+samples = array.array("h", frames)
+peak = max(abs(s) for s in samples)
+print(f"{seconds:.2f} s, peak {peak}")
+assert 0.3 < seconds < 5 and peak > 1000
+PY
+}
