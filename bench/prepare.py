@@ -24,11 +24,10 @@ import threading
 import time
 from pathlib import Path
 
-import numpy as np
-
 from vitad.config.loader import load_config, shipped_config_dir
 from vitad.dialogue.replies import all_replies
 from vitad.pipeline.engines import build_dialogue
+from vitad.tts.cache import Speech
 from vitad.tts.piper_engine import PiperTts
 from vitad.tts.prepare import Preparer, reply_chunks
 
@@ -44,7 +43,7 @@ class TimedVoice:
     def cache_key(self, sentence: str) -> str:
         return self.tts.cache_key(sentence)
 
-    def render(self, sentence: str) -> np.ndarray:
+    def render(self, sentence: str) -> Speech:
         start = time.perf_counter()
         samples = self.tts.render(sentence)
         self.synth_s.append(time.perf_counter() - start)
