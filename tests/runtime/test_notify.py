@@ -45,6 +45,25 @@ def test_status_is_one_line_and_not_repeated(fake_systemd):
     assert fake_systemd.recv() == "STATUS=c"  # the repeat was not sent
 
 
+def test_a_receiver_that_stops_reading_never_blocks_the_sender(fake_systemd, caplog):
+    """The daemon's main loop sends STATUS=: a full receive queue drops, it does not wait
+    (bench/pipeline.py's harness read the socket only until READY, and the loop froze)."""
+    n = Notifier()
+    sent = threading.Event()
+
+    def flood() -> None:
+        for i in range(5000):  # far more than a datagram queue holds
+            n.status(f"line {i}")
+        sent.set()
+
+    with caplog.at_level(logging.WARNING, logger="vitad.runtime.notify"):
+        threading.Thread(target=flood, daemon=True).start()
+        assert sent.wait(10), "send blocked on a full notify socket"
+    assert n.dropped > 0
+    assert sum("not being read" in r.getMessage() for r in caplog.records) == 1
+    assert fake_systemd.recv() == "STATUS=line 0"  # what fitted was delivered, in order
+
+
 def test_notifier_is_noop_without_socket(monkeypatch):
     monkeypatch.delenv("NOTIFY_SOCKET", raising=False)
     n = Notifier()

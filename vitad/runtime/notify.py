@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,7 +39,10 @@ class Notifier:
     """``sd_notify`` via ``sdnotify``; every method is a cheap no-op without NOTIFY_SOCKET.
 
     Messages are sent with the socket connected at construction (sdnotify connects once).
-    Failures to send are swallowed: notification must never take the daemon down.
+    Failures to send are swallowed: notification must never take the daemon down. Nor wedge
+    it: a datagram send blocks while the receiver's queue is full (a receiver that stopped
+    reading), and the main loop sends STATUS=, so sends never wait — a message that does not
+    fit is dropped and counted (``dropped``; a warning the first time).
     """
 
     def __init__(self, socket_path: str | None = None) -> None:
@@ -60,6 +64,7 @@ class Notifier:
                 log.warning("notify: cannot connect to NOTIFY_SOCKET %s; notifications off", path)
                 self._sd = None
         self._last_status: str | None = None
+        self.dropped = 0
 
     @property
     def enabled(self) -> bool:
@@ -71,7 +76,13 @@ class Notifier:
             # sdnotify.notify() encodes latin-1, which garbles STATUS lines with "·" or CJK
             # text; systemd expects UTF-8, so send on sdnotify's connected socket ourselves.
             try:
-                self._sd.socket.sendall("\n".join(assignments).encode("utf-8"))
+                self._sd.socket.send("\n".join(assignments).encode("utf-8"),
+                                     socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                self.dropped += 1
+                if self.dropped == 1:
+                    log.warning("notify: NOTIFY_SOCKET is not being read (queue full); "
+                                "dropping notifications rather than waiting")
             except OSError as exc:  # notification must never take the daemon down
                 log.debug("notify: send failed: %s", exc)
 
