@@ -201,9 +201,9 @@ def run_process(engines, args: argparse.Namespace, listen: dict) -> None:  # typ
     print(f"\nthe real `vitad run` ({args.engine}, avatar on the dummy display)")
     for label, tts_cache in (("answers prepared ahead", args.tts_cache), ("TTS cache off", None)):
         name = "prepared" if tts_cache is not None else "nocache"
-        keep = Path(tempfile.gettempdir()) / f"vitad-bench-{name}.log"
+        daemon_log = Path(tempfile.gettempdir()) / f"vitad-bench-{name}.log"
         run = run_conversation(audio, question_ends, engine=args.engine, env=env,
-                               tts_cache=tts_cache, listen=listen, keep_log=keep)
+                               tts_cache=tts_cache, listen=listen, keep_log=daemon_log)
         lat = [t.true_latency for t in run.turns if t.true_latency is not None]
         print(f"  {label}: READY after {run.ready_s:.1f} s, prepared: {run.prepared}; "
               f"{len(lat)}/{len(run.turns)} questions answered")
@@ -216,7 +216,7 @@ def run_process(engines, args: argparse.Namespace, listen: dict) -> None:  # typ
             if part:
                 print(f"      {name:22s} {_dist(part)}")
         print(f"    idle after it: CPU {run.idle_cpu_pct:.1f} % of one core, "
-              f"RSS {run.idle_rss_mib:.0f} MiB (the daemon's log: {keep})")
+              f"RSS {run.idle_rss_mib:.0f} MiB (the daemon's log: {daemon_log})")
 
 
 def _dist(values: list[float]) -> str:
