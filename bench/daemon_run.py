@@ -26,7 +26,14 @@ from typing import Any
 import numpy as np
 import psutil
 import tomli_w
-from footprint import Notify, asr_section, config_dict, sample_idle, wait_prepared
+from footprint import (
+    Notify,
+    asr_section,
+    config_dict,
+    sample_idle,
+    stop_daemon,
+    wait_prepared,
+)
 
 from vitad.audio.format import INTERNAL_RATE
 from vitad.audio.wavfile import write_wav
@@ -141,12 +148,7 @@ def run_conversation(audio: np.ndarray, question_ends: list[float], *, engine: s
             time.sleep(max(0.0, started + conversation_s + 8.0 - time.monotonic()))
             idle = sample_idle(psutil.Process(proc.pid), idle_s)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            notify.sock.close()
+            stop_daemon(proc, notify)
         if keep_log is not None:
             keep_log.write_text(log_path.read_text())
         return DaemonRun(_turns(log_path.read_text(), question_ends),

@@ -289,6 +289,16 @@ class Notify:
         return False
 
 
+def stop_daemon(proc: subprocess.Popen, notify: Notify) -> None:
+    """SIGTERM (SIGKILL after 20 s) and close the notify socket."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    notify.sock.close()
+
+
 def wait_prepared(health: Path, timeout: float) -> str:
     """Wait until the answers prepared ahead are all in the cache (the daemon's idle state)."""
     from vitad.runtime.health import query_health
@@ -354,12 +364,7 @@ def measure_daemon(engine: str, idle_s: float, settle_s: float, env: dict[str, s
             return {"engine": engine, "ready_s": ready_s, "prepared": prepared, **idle,
                     "threads": ps.num_threads()}
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            notify.sock.close()
+            stop_daemon(proc, notify)
 
 
 # ---------------------------------------------------------------------------- main
