@@ -44,6 +44,9 @@ def make_dialogue(shipped_config: Config,
             max_sessions=int(settings.get("max_sessions", d.max_sessions)),
             confirm_score=settings.get("confirm_score", d.confirm_score),
             confirm_margin=settings.get("confirm_margin", d.confirm_margin),
+            confirm_heard_below=settings.get("confirm_heard_below", d.confirm_heard_below),
+            clear_score=settings.get("clear_score", d.clear_score),
+            clear_heard_min=settings.get("clear_heard_min", d.clear_heard_min),
         )
 
     return make

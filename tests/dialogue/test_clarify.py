@@ -91,7 +91,7 @@ def test_an_unsure_question_asks_first_and_yes_answers_it_with_the_slots(
     ask = dialogue.respond(UNSURE, now=0.0)
     assert ask.intent == "clarify"
     assert ask.slots["candidate"] == "prices" and ask.slots["machine"] == "washer_large"
-    assert ask.text == "Do you mean the price of the washer?"
+    assert ask.text == "Do you mean the price of the big washer?"  # the machine heard
     yes = dialogue.respond("yeah", now=3.0)
     assert yes.intent == "prices" and yes.slots["machine"] == "washer_large"
     assert yes.text == "The big washer is 7 dollars 50 for about 40 minutes."
@@ -112,6 +112,21 @@ def test_no_with_another_machine_answers_for_that_machine(dialogue: Dialogue) ->
     dialogue.respond(UNSURE, now=0.0)
     answer = dialogue.respond("no the dryer", now=2.0)
     assert answer.intent == "prices" and "1 dollar 50" in answer.text
+
+
+@pytest.mark.parametrize(("question", "asked"), [
+    ("how much is washer six", "Do you mean the price of washer 6?"),
+    ("how much is the big washer", "Do you mean the price of the big washer?"),
+    ("how much is the dryer", "Do you mean the price of the dryer?"),
+    ("dryer 7 is not heating", "Do you want to report a problem with dryer 7?"),
+    ("the big washer is broken", "Do you want to report a problem with the big washer?"),
+])
+def test_a_confirmation_names_the_machine_heard(make_dialogue: MakeDialogue, question: str,
+                                                asked: str) -> None:
+    always_ask = make_dialogue(confirm_margin=100.0)
+    ask = always_ask.respond(question)
+    assert ask.intent == "clarify" and ask.text == asked
+    assert always_ask.respond("yes").intent == ask.slots["candidate"]
 
 
 def test_a_generic_confirmation_uses_the_topic(make_dialogue: MakeDialogue) -> None:
@@ -184,3 +199,15 @@ def test_digits_read_like_number_words() -> None:
     words = d.respond("dryer seven doesn't work")
     assert digits.intent == words.intent == "report_problem"
     assert digits.slots["machine_number"] == 7
+
+
+def test_the_confirmation_asks_about_the_intent_that_knows_the_words(
+        dialogue: Dialogue) -> None:
+    # Reads like "how do i start a wash" (how_to_use scores highest), but only the hours
+    # know "late": ask about the hours, and "yes" answers them.
+    question = "can i still start a wash this late"
+    ranked = dialogue._matcher.rank(question)
+    assert ranked[0].intent == "how_to_use" and ranked[0].outweighed
+    ask = dialogue.respond(question)
+    assert ask.intent == "clarify" and ask.slots["candidate"] == "hours"
+    assert dialogue.respond("yes").intent == "hours"

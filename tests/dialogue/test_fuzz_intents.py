@@ -126,7 +126,7 @@ def test_render_templates(peak_alloc: Any, template: str, shop: Shop) -> None:
 
 # --- Dialogue with random templates and shop values --------------------------------------
 REPLY_FIELDS = ["reply", "reply_kind", "reply_machine", "reply_number", "confirm",
-                "confirm_kind", "topic"]
+                "confirm_kind", "confirm_machine", "confirm_number", "topic"]
 TOP_TEMPLATES = ["confirm", "repeat", "price_item"]  # price_item: D7
 QUESTIONS = ["how much is the big washer", "dryer 7 is broken", "yes", "qwerty"]
 

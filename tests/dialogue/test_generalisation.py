@@ -116,3 +116,19 @@ def test_an_intent_outweighed_by_anothers_words_is_confirmed_not_answered(
     assert dialogue.respond(question, session_key="a").intent in ("clarify", "fallback")
     monkeypatch.setattr("vitad.dialogue.matcher.OUTWEIGHED_SHARE", 2.0)  # rule off
     assert dialogue.respond(question, session_key="b").intent == "hours"
+
+
+@pytest.mark.parametrize(("question", "intent"), [
+    ("is there a bus stop near here", "fallback"),  # "bus stop": off-topic words
+    ("who won the cup final", "fallback"),
+    ("how far is the beach", "fallback"),  # not "bleach" (supplies) misheard
+    ("i left my trainers in a dryer yesterday", "lost_and_found"),
+    ("is there a hotline i can call", "contact"),
+    ("can i use my phone to pay", "payment"),
+    ("have a lovely evening", "goodbye"),
+    ("can you show me how to use the washer", "how_to_use"),
+    ("washer won is broken", "report_problem"),  # "won": machine one, not a sports word
+])
+def test_the_general_words_of_each_topic(dialogue: Dialogue, question: str,
+                                         intent: str) -> None:
+    assert _outcome(dialogue, question) == intent

@@ -152,6 +152,9 @@ class DialogueSettings(Section):
     confirm_score: Annotated[float, Field(ge=0, le=100)] = 70.0
     confirm_margin: Annotated[float, Field(ge=0, le=100)] = 10.0
     confirm_heard_below: Annotated[float, Field(ge=0, le=1)] = 0.66  # see config/vitad.toml
+    # ... except a question as clear as clear_score, heard at least clear_heard_min.
+    clear_score: Annotated[float, Field(ge=0, le=100)] = 95.0
+    clear_heard_min: Annotated[float, Field(ge=0, le=1)] = 0.45
     session_timeout_s: Annotated[float, Field(ge=5, le=3600)] = 90.0
     max_sessions: Annotated[int, Field(ge=1, le=10000)] = 16
 

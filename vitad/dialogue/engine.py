@@ -43,6 +43,10 @@ FOLLOW_UP_MAX_CHARS = 10
 CONFIRM_SCORE = 70.0
 CONFIRM_MARGIN = 10.0
 CONFIRM_HEARD_BELOW = 0.66
+# ... unless the question is this clear (both views agree, far ahead of the runner-up) and
+# was heard at least this well: a garbled transcript rarely reads as a clean shop question.
+CLEAR_SCORE = 95.0
+CLEAR_HEARD_MIN = 0.45
 # "yes the dryer" is a yes; "yes how much are the washers and when do you close" is a question.
 ANSWER_MAX_EXTRA_TOKENS = 4
 HALLUCINATION_SIMILARITY = 90.0
@@ -73,13 +77,17 @@ class Dialogue:
                  session_timeout_s: float = 90.0, max_sessions: int = 16,
                  confirm_score: float = CONFIRM_SCORE,
                  confirm_margin: float = CONFIRM_MARGIN,
-                 confirm_heard_below: float = CONFIRM_HEARD_BELOW) -> None:
+                 confirm_heard_below: float = CONFIRM_HEARD_BELOW,
+                 clear_score: float = CLEAR_SCORE,
+                 clear_heard_min: float = CLEAR_HEARD_MIN) -> None:
         self.intents = intents
         self.shop = shop
         self.min_score = min_score
         self.confirm_score = max(confirm_score, min_score)
         self.confirm_margin = confirm_margin
         self.confirm_heard_below = confirm_heard_below
+        self.clear_score = clear_score
+        self.clear_heard_min = min(clear_heard_min, confirm_heard_below)
         self._slots = SlotExtractor(intents, shop)
         self._matcher = IntentMatcher(intents, mask=self._slots.mask)
         self.sessions = SessionStore(session_timeout_s, max_sessions)
@@ -134,7 +142,10 @@ class Dialogue:
         """``heard_confidence``: the recognizer's own 0..1 confidence in ``text`` (None: it
         gives none). Below ``confirm_heard_below`` an answer is confirmed first: in noise a
         garbled transcript can still look like a confident question ("wash your six won't
-        drain" loses the kind), and a wrong answer is worse than a question."""
+        drain" loses the kind), and a wrong answer is worse than a question. Only a question
+        that reads as clear as it gets (``clear_score``, both views agreeing, far ahead) is
+        answered from ``clear_heard_min`` up: "can i speak to the manager" heard at 0.5 needs
+        no "Do you mean …?" (a question about a machine only when a machine was heard)."""
         session = self.sessions.get(session_key, now)
         session.updated = now
         text = self._digits_as_words(text)
@@ -146,10 +157,10 @@ class Dialogue:
             answer = self._answer_to_confirmation(session, query)
             if answer is not None:
                 return answer
-        heard_well = heard_confidence is None or heard_confidence >= self.confirm_heard_below
-        return self._handle(session, text, heard_well)
+        return self._handle(session, text, heard_confidence)
 
-    def _handle(self, session: Session, text: str, heard_well: bool = True) -> Answer:
+    def _handle(self, session: Session, text: str,
+                heard_confidence: float | None = None) -> Answer:
         slots = self._slots.extract(text)
         ranked = self._matcher.rank(text)
         best = ranked[0] if ranked else Match(FALLBACK, 0.0)
@@ -160,13 +171,20 @@ class Dialogue:
         if best.intent == FALLBACK:  # it sounds like one of the file's off-topic questions
             shop = next((m for m in ranked if m.intent != FALLBACK), Match(FALLBACK, 0.0))
             return self._not_understood(session, min(shop.score, best.score))
-        if self._sure(ranked) and heard_well:
+        if self._sure(ranked) and self._heard_well_enough(ranked, slots, heard_confidence):
             return self._answer(session, best.intent, best.score, slots)
         if best.score >= self.min_score:
             if not self.intents.intents[best.intent].ask_when_unsure:
                 return self._answer(session, best.intent, best.score, slots)
-            return self._clarify(session, best, slots)
+            return self._clarify(session, self._candidate(ranked), slots)
         return self._not_understood(session, best.score)
+
+    def _candidate(self, ranked: list[Match]) -> Match:
+        """What to ask about: the best intent that no other knows clearly more of the
+        question's words than ("can i still start a wash this late" reads like "how do i start
+        a wash", but only the hours know "late": ask about the hours)."""
+        return next((m for m in ranked if not m.outweighed and m.intent != FALLBACK
+                     and m.score >= self.min_score), ranked[0])
 
     def _sure(self, ranked: list[Match]) -> bool:
         """Confident enough to answer without asking: high, and clearly ahead."""
@@ -175,6 +193,19 @@ class Dialogue:
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
         return (not ranked[0].outweighed and ranked[0].score >= self.confirm_score
                 and ranked[0].score - runner_up >= self.confirm_margin)
+
+    def _heard_well_enough(self, ranked: list[Match], slots: Slots,
+                           heard: float | None) -> bool:
+        if heard is None or heard >= self.confirm_heard_below:
+            return True
+        if heard < self.clear_heard_min:
+            return False
+        spec = self.intents.intents[ranked[0].intent]
+        if slots.empty and (spec.reply_kind or spec.reply_machine or spec.reply_number):
+            return False  # a doubtful hearing loses the machine words first ("washer nine")
+        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
+        return (ranked[0].agreed and ranked[0].score >= self.clear_score
+                and ranked[0].score - runner_up >= 2 * self.confirm_margin)
 
     def _is_follow_up(self, session: Session, text: str, slots: Slots, best: Match) -> bool:
         return bool(
@@ -200,8 +231,9 @@ class Dialogue:
     def _clarify(self, session: Session, best: Match, slots: Slots) -> Answer:
         session.pending_intent = best.intent
         session.pending_slots = slots
-        text = self._render_safely(self._confirm_template(best.intent, slots)[1],
-                                   self._variables(slots), f"{best.intent}.confirm")
+        variables = self._variables(slots)
+        text = self._render_safely(self._confirm_template(best.intent, slots, variables)[1],
+                                   variables, f"{best.intent}.confirm")
         return Answer(CLARIFY, round(best.score, 1), text,
                       {**slots.as_dict(), "candidate": best.intent})
 
@@ -317,8 +349,17 @@ class Dialogue:
             chosen = "reply_number"
         return chosen, getattr(spec, chosen)
 
-    def _confirm_template(self, intent: str, slots: Slots) -> tuple[str, str]:
+    def _confirm_template(self, intent: str, slots: Slots,
+                          variables: dict[str, Any]) -> tuple[str, str]:
+        """(field name, template) of the confirmation: the most specific one the slots heard
+        can fill (a number with its kind, a machine named, a kind, the topic)."""
         spec = self.intents.intents[intent]
+        if slots.kind and slots.number is not None and spec.confirm_number and (
+            variables["machine"] or "{machine." not in spec.confirm_number
+        ):
+            return "confirm_number", spec.confirm_number
+        if slots.machine is not None and spec.confirm_machine:
+            return "confirm_machine", spec.confirm_machine
         if slots.kind and spec.confirm_kind:
             return "confirm_kind", spec.confirm_kind
         if spec.confirm:
@@ -402,7 +443,7 @@ class Dialogue:
                 variables = self._variables(slots, machines)
                 yield name, *self._reply_template(spec, slots, variables, machines), variables
                 if name != FALLBACK:
-                    yield name, *self._confirm_template(name, slots), variables
+                    yield name, *self._confirm_template(name, slots, variables), variables
         yield "", "repeat", self.intents.repeat, self._base_vars
 
     @staticmethod

@@ -43,6 +43,10 @@ class IntentSpec(BaseModel):
     # over the same variables). Empty: the file's ``confirm`` with this intent's ``topic``.
     confirm: str = ""
     confirm_kind: str = ""
+    # Name the machine heard, like the replies do: "Do you mean the price of the big
+    # washer?" (a machine named) / "… of washer 6?" (a kind and a number).
+    confirm_machine: str = ""
+    confirm_number: str = ""
     topic: str = ""
     # False for harmless social intents (hello, thanks, bye): answering a half-sure "bye"
     # costs nothing, asking "Do you mean goodbye?" sounds silly.

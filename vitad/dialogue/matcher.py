@@ -130,7 +130,11 @@ class IntentMatcher:
             words = {s for text in masked for s in self._lexicon.content_stems(text)}
             words |= {self._lexicon.stem(k) for k in self._keywords[name] if " " not in k}
             self._vocabulary[name] = words - MASK_WORDS
-            self._phrases[name] = [k for k in self._keywords[name] if " " in k]
+            # Read like the question they are looked for in: masked ("have a good one" →
+            # "have a good num", as the question is), else a phrase with a number word or
+            # a machine name in it could never be heard.
+            self._phrases[name] = sorted({canon(self._mask(k)) for k in spec.keywords
+                                          if " " in canon(k)} - {""})
         self._all_words = sorted(set().union(*self._vocabulary.values()))
         self._classifier = TfidfClassifier(docs, intents.tokenize, stem=self._lexicon.stem)
 

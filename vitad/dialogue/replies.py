@@ -22,7 +22,8 @@ from __future__ import annotations
 from vitad.dialogue.engine import FALLBACK, Dialogue
 from vitad.dialogue.templates import TemplateError, render
 
-CONFIRM_FIELDS = frozenset({"confirm", "confirm_kind", "topic"})
+CONFIRM_FIELDS = frozenset({"confirm", "confirm_kind", "confirm_machine", "confirm_number",
+                            "topic"})
 
 
 def all_replies(dialogue: Dialogue) -> list[str]:

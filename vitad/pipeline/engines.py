@@ -57,7 +57,9 @@ def build_dialogue(config: Config) -> Dialogue:
                     config.dialogue.session_timeout_s, config.dialogue.max_sessions,
                     confirm_score=config.dialogue.confirm_score,
                     confirm_margin=config.dialogue.confirm_margin,
-                    confirm_heard_below=config.dialogue.confirm_heard_below)
+                    confirm_heard_below=config.dialogue.confirm_heard_below,
+                    clear_score=config.dialogue.clear_score,
+                    clear_heard_min=config.dialogue.clear_heard_min)
 
 
 def load_engines(config: Config, cache_dir: Path | None = None,
