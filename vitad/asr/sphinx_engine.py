@@ -31,6 +31,12 @@ MIN_DOMAIN_SENTENCES = 2
 # questions right: default 0.65 (a busier box) / 79 of 179; fwdflat off 0.48 / 80; fwdflat
 # and bestpath off 0.45 / 78 (the restricted text alone: 100, 99, 93).
 DOMAIN_DECODER_OPTIONS: dict[str, object] = {"fwdflat": False}
+# The open decoder's flat-lexicon second pass re-searches the whole utterance in end_utt():
+# after the endpoint, while the customer waits (median 0.15 s, p90 0.6 s on this box's
+# corpus questions; 0.013 / 0.13 s without it). bench/accuracy.py dev split, re-scored with one
+# dialogue: 27 right / 5 wrong with it, 27 / 4 without; WER 96 % both; ASR time after the
+# endpoint 0.35 -> 0.08 s median (a loaded box).
+OPEN_DECODER_OPTIONS: dict[str, object] = {"fwdflat": False}
 
 
 class SphinxStream:
@@ -87,7 +93,7 @@ class SphinxRecognizer:
     def __init__(self, domain_pass: bool = True) -> None:
         from pocketsphinx import Config, Decoder
 
-        config = Config(samprate=16000, loglevel="FATAL")
+        config = Config(samprate=16000, loglevel="FATAL", **OPEN_DECODER_OPTIONS)
         self._decoder = Decoder(config)
         self.domain_pass = domain_pass
         self._domain: Any | None = None  # pocketsphinx.Decoder (untyped)
