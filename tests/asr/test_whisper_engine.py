@@ -225,6 +225,31 @@ def test_second_pass_builder(tmp_path: Path) -> None:
         build_second_pass(AsrSettings(second_pass="whisper", whisper_model=tmp_path / "gone"))
 
 
+def test_auto_second_pass_is_decided_by_this_box_s_measured_cost(tmp_path: Path, caplog) -> None:
+    """"auto": the real model's probe on this box against the budget; no model = no pass,
+    one log line, never an error (a Pi without `vitad fetch-models whisper`)."""
+    caplog.set_level("INFO", logger="vitad.asr.factory")
+    packaged = Path("packaged")
+    fast = build_second_pass(AsrSettings(second_pass="auto", whisper_model=packaged,
+                                         second_pass_budget_s=30.0))
+    assert fast is not None and fast.name == "whisper"
+    assert any("second pass (auto) on" in r.getMessage() for r in caplog.records)
+    slow = build_second_pass(AsrSettings(second_pass="auto", whisper_model=packaged,
+                                         second_pass_budget_s=0.001))
+    assert slow is None
+    assert any("would take" in r.getMessage() and "second_pass_budget_s" in r.getMessage()
+               for r in caplog.records)
+    assert build_second_pass(AsrSettings(second_pass="auto",
+                                         whisper_model=tmp_path / "gone")) is None
+    assert any("(auto) off" in r.getMessage() and "fetch-models whisper" in r.getMessage()
+               for r in caplog.records)
+
+
+def test_whisper_probe_costs_about_what_a_question_does(whisper: WhisperRecognizer) -> None:
+    cost = whisper.probe_seconds()
+    assert 0.0 < cost < 30.0  # seconds for one question's worth, scaled from the noise probe
+
+
 def test_two_pass_with_real_whisper_fixes_an_unsure_first_pass(whisper: WhisperRecognizer,
                                                                 speech) -> None:
     primary = ScriptedRecognizer("vosk", "how much is the pig wash her", 0.3)

@@ -50,7 +50,7 @@ def models_present(settings: AsrSettings, base_dir: Path = Path(".")) -> bool:
 
     if settings.engine == "vosk" and not _vosk_model_dir(settings, base_dir).is_dir():
         return False
-    if settings.engine == "whisper" or settings.second_pass == "whisper":
+    if settings.engine == "whisper" or settings.second_pass == "whisper":  # not "auto"
         try:
             check_model_dir(resolve_model_dir(settings.whisper_model, base_dir))
         except AsrFailure:
@@ -82,7 +82,27 @@ def build_second_pass(settings: AsrSettings, base_dir: Path = Path(".")) -> Reco
     Whisper pass over the same audio could only repeat it). Raises AsrFailure when the second
     pass is wanted but its model cannot load: the caller reports a degraded mode and runs
     without it.
+
+    "auto" decides on this box: Whisper when its model is installed and a question would take
+    it at most ``second_pass_budget_s`` (measured, :meth:`WhisperRecognizer.probe_seconds`),
+    else none, with one log line saying why — never a degraded mode. A NUC keeps it; a Pi 4
+    (seconds per question) or a box without `vitad fetch-models whisper` goes without.
     """
     if settings.second_pass == "off" or settings.engine == "whisper":
         return None
-    return _whisper(settings, base_dir)
+    if settings.second_pass == "whisper":
+        return _whisper(settings, base_dir)
+    try:
+        whisper = _whisper(settings, base_dir)
+    except AsrFailure as exc:
+        log.info("asr: second pass (auto) off: %s", exc.message)
+        return None
+    probe = getattr(whisper, "probe_seconds", None)
+    cost = probe() if probe is not None else 0.0
+    if cost > settings.second_pass_budget_s:
+        log.info("asr: second pass (auto) off: Whisper would take ~%.1f s per question on this "
+                 "box (budget [asr] second_pass_budget_s = %.1f s)",
+                 cost, settings.second_pass_budget_s)
+        return None
+    log.info("asr: second pass (auto) on: Whisper ~%.2f s per question on this box", cost)
+    return whisper

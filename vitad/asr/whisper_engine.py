@@ -19,6 +19,7 @@ import logging
 import math
 import os
 import re
+import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -282,6 +283,10 @@ class WhisperStream:
         return self.result.text
 
 
+# probe_seconds(): a question costs up to this many times the noise probe.
+QUESTION_OVER_PROBE = 1.5
+
+
 class WhisperRecognizer:
     """One CTranslate2 model; one utterance at a time (the listener is single-threaded)."""
 
@@ -324,6 +329,26 @@ class WhisperRecognizer:
 
     def start(self) -> WhisperStream:
         return WhisperStream(self)
+
+    def probe_seconds(self) -> float:
+        """What one customer question costs this box, estimated from a probe: 3 s of quiet
+        noise, decoded twice (the first run warms the model up), the second one timed.
+
+        Whisper's encoder always sees a 30 s window, so noise costs most of what speech does;
+        a question adds its tokens: QUESTION_OVER_PROBE of the probe's time covers that
+        (on this 2-core x86 a corpus question took 1.0-1.5x the noise probe).
+        """
+        noise = np.random.default_rng(0).normal(0, 40, 3 * SAMPLE_RATE).astype(np.int16)
+        audio = noise.astype(np.float32) / 32768.0
+        elapsed = 0.0
+        for _ in range(2):
+            start = time.perf_counter()
+            segments, _info = self._model.transcribe(
+                audio, language="en", beam_size=self.beam_size, temperature=0.0,
+                without_timestamps=True, condition_on_previous_text=False, vad_filter=False)
+            list(segments)
+            elapsed = time.perf_counter() - start
+        return elapsed * QUESTION_OVER_PROBE
 
     def transcribe(self, samples: np.ndarray) -> Transcription:
         """16 kHz int16 → checked, normalized text. Raises AsrFailure if decoding fails."""

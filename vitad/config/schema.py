@@ -128,7 +128,10 @@ class AsrSettings(Section):
     whisper_beam_size: Annotated[int, Field(ge=1, le=10)] = 1
     whisper_threads: Annotated[int, Field(ge=0, le=64)] = 0  # 0: every core, at most 4
     whisper_bias: Literal["prompt", "hotwords", "off"] = "prompt"
-    second_pass: Literal["off", "whisper"] = "off"
+    second_pass: Literal["off", "whisper", "auto"] = "off"
+    # "auto" keeps the Whisper pass only when a question would cost it at most this (measured
+    # at load, vitad/asr/factory.py).
+    second_pass_budget_s: Annotated[float, Field(gt=0, le=30)] = 0.8
     # The streaming engine's answer is kept when its confidence (with the domain on: how close
     # its transcript is to one of the shop's sentences, 0..1) reaches this; else Whisper.
     second_pass_confidence: Annotated[float, Field(ge=0, le=1)] = 0.85
