@@ -1,8 +1,8 @@
 """Generate the bundled "bubble" avatar pack from the code-drawn character (run once, commit).
 
-The character used to be drawn in code at run time (vitad/avatar/renderer/art.py); that code
-now only feeds this script, so the bundled pack looks exactly like the old character and
-anyone can regenerate it::
+The character used to be drawn in code at run time (vitad/avatar/renderer/bubble_body.py and
+bubble_face.py); that code now only feeds this script, so the bundled pack looks exactly like
+the old character and anyone can regenerate it::
 
     .venv/bin/python assets/avatar/make_bubble_pack.py            # -> assets/avatar/bubble/
     .venv/bin/python assets/avatar/make_bubble_pack.py --radius 512 --out /tmp/bubble-4k

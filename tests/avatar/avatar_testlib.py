@@ -8,6 +8,7 @@ from vitad.avatar.state import AvatarState
 from vitad.config.avatar_settings import AvatarSettings
 
 SIZES = [(1920, 1080), (1280, 720), (800, 480)]
+DT = 1 / 30  # one frame at 30 fps
 
 
 def pixels(surface) -> np.ndarray:
@@ -32,3 +33,10 @@ def new_state(settings: AvatarSettings | None = None, **kw) -> AvatarState:
     kw.setdefault("seed", 1)
     kw.setdefault("wallclock", lambda: dtime(12, 0))
     return AvatarState(settings, **kw)
+
+
+def run(st: AvatarState, seconds: float, dt: float = DT) -> None:
+    """Tick ``st`` forward ``seconds`` in steps of ``dt``."""
+    end = st.now + seconds
+    while st.now < end - 1e-9:
+        st.tick(st.now + dt)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from avatar_testlib import SIZES, luminance, pixels, region
 
-from vitad.avatar.renderer.art import hex_rgb
+from vitad.avatar.renderer.colour import hex_rgb
 from vitad.avatar.screenshot import STATES, preview_state
 from vitad.config.avatar_settings import AvatarSettings, AvatarTheme
 from vitad.config.schema import Config

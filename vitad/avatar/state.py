@@ -4,19 +4,25 @@ The renderer only *reads* this object, so everything that moves on screen - blin
 breathing, the mouth, captions, attract cards, overlays - is decided here and can be tested
 without a display. ``tick(now)`` must be called with the same clock as the events' ``t``
 (seconds since the daemon started) but the state never assumes ticks are regular.
+
+This module is the turn state machine (events -> mode, captions, overlays, attract); the
+face's timing has modules of its own: mouth.py (lip-sync, visemes), eyes.py (blinks, gaze),
+motion.py (breathing) and night.py (quiet hours' dim).
 """
 
 from __future__ import annotations
 
-import logging
 import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from datetime import time as dtime
 
-from vitad.audio.schedule import Schedule, night_keys_note
+from vitad.avatar.eyes import Eyes
+from vitad.avatar.motion import Breath
+from vitad.avatar.mouth import MOUTH_GATE, VISEMES, Mouth
+from vitad.avatar.night import NightDimmer
 from vitad.config.avatar_settings import AvatarSettings
 from vitad.config.schedule_settings import ScheduleSettings
 from vitad.events import (
@@ -37,26 +43,10 @@ from vitad.events import (
     Wake,
 )
 
-log = logging.getLogger(__name__)
+__all__ = ["MODES", "TURN_MODES", "VISEMES", "AvatarState", "Overlay"]
 
 MODES = ("idle", "listening", "thinking", "speaking", "degraded", "error", "night")
 TURN_MODES = ("listening", "thinking", "speaking")
-
-# Mouth smoothing. Attack is fast so syllable onsets are visible, release slower so the
-# mouth does not flicker shut between audio chunks. Levels under the gate are silence.
-# Tuned with tests/avatar/test_state.py::test_lipsync_*: at 30 fps the mouth tracks a
-# syllable-rate envelope with r ~ 0.95 at a one-frame (33 ms) delay.
-MOUTH_ATTACK_S = 0.02
-MOUTH_RELEASE_S = 0.06
-MOUTH_GATE = 0.04
-MOUTH_STALE_S = 0.15  # no MouthLevel for this long -> target 0 (playback stopped)
-# Mouth shapes driven by phonemes (Piper alignments); "closed" also covers pauses.
-VISEMES = ("closed", "open", "wide", "round")
-
-BLINK_CLOSE_S = 0.06
-BLINK_HOLD_S = 0.03
-BLINK_OPEN_S = 0.10
-GAZE_TAU_S = 0.06  # eyes move quickly (saccades) but not in one frame
 
 
 @dataclass(frozen=True)
@@ -66,12 +56,6 @@ class Overlay:
     component: str
     mode: str
     detail: str = ""
-
-
-def _approach(current: float, target: float, dt: float, tau: float) -> float:
-    if dt <= 0:
-        return current
-    return target + (current - target) * math.exp(-dt / tau)
 
 
 class AvatarState:
@@ -97,17 +81,8 @@ class AvatarState:
     ) -> None:
         self.settings = settings or AvatarSettings()
         self._rng = random.Random(seed)
-        self._wallclock = wallclock or (lambda: datetime.now().time())
-        # Night: quiet hours dim the screen. ``brightness`` (0.05..1) multiplies every colour
-        # the renderer draws; ``night`` is the sleepy look (no info cards) while dimmed.
-        self._schedule_settings = schedule or ScheduleSettings()
-        self._schedule = Schedule(lambda: self._schedule_settings,
-                                  now=lambda: datetime.combine(date.today(), self._wallclock()),
-                                  avatar=lambda: self.settings)
-        self.night = False
-        self.brightness = 1.0
-        self._night_checked = -math.inf
-        self._log_night_keys()
+        self._night = NightDimmer(schedule, lambda: self.settings,
+                                  wallclock or (lambda: datetime.now().time()))
         self._init_timers(0.0 if start is None else start)
         self._started = start is not None
 
@@ -130,26 +105,10 @@ class AvatarState:
         self.caption_version = 0
         # Degraded overlays keyed by component
         self.overlays: dict[str, Overlay] = {}
-        # Mouth
-        self._mouth_target = 0.0
-        self._mouth_peak = 0.0  # max level since the previous tick (peak-hold per frame)
-        self._mouth_last_level_t = -math.inf
-        self.mouth = 0.0
-        # The mouth shape the phonemes being spoken call for (one of VISEMES), or None: then
-        # the renderer opens the mouth by loudness (`mouth`) alone.
-        self.viseme: str | None = None
-        # Eyes
-        self.eye_open = 1.0
-        self._next_blink = start + self._blink_interval()
-        self._blink_start = -math.inf
-        self._double_blink = False
-        self.gaze = (0.0, 0.0)
-        self._gaze_target = (0.0, 0.0)
-        self._next_glance = start + self._rng.uniform(3.0, 7.0)
-        self._glance_until = -math.inf
-        # Breathing
-        self.breath = 0.0  # -1..1
-        self._breath_phase = 0.0
+        # The face
+        self._mouth = Mouth()
+        self._eyes = Eyes(self._rng, start)
+        self._breath = Breath()
 
     def _rebase(self, now: float) -> None:
         """First tick of a lazily started clock: move start-relative timers to ``now``."""
@@ -158,8 +117,7 @@ class AvatarState:
         self.now = now
         self._last_turn_event += shift
         self._idle_since += shift
-        self._next_blink += shift
-        self._next_glance += shift
+        self._eyes.shift(shift)
         if self._error_until != -math.inf:
             self._error_until += shift
 
@@ -168,15 +126,55 @@ class AvatarState:
                        schedule: ScheduleSettings | None = None) -> None:
         """A reload: new settings (and quiet hours, if given) apply at the next tick."""
         self.settings = settings
-        if schedule is not None:
-            self._schedule_settings = schedule
-        self._night_checked = -math.inf
-        self._log_night_keys()
+        self._night.apply(schedule)
 
-    def _log_night_keys(self) -> None:
-        note = night_keys_note(self._schedule_settings, self.settings)
-        if note:
-            log.warning("avatar: %s", note)
+    # ------------------------------------------------------------------ the face
+    # Previews and tests pose the face directly, hence the setters.
+    @property
+    def mouth(self) -> float:
+        """How open the mouth is, 0..1 (:class:`vitad.avatar.mouth.Mouth`)."""
+        return self._mouth.level
+
+    @mouth.setter
+    def mouth(self, value: float) -> None:
+        self._mouth.level = value
+
+    @property
+    def viseme(self) -> str | None:
+        """The mouth shape the phonemes being spoken call for (one of VISEMES), or None."""
+        return self._mouth.viseme
+
+    @viseme.setter
+    def viseme(self, value: str | None) -> None:
+        self._mouth.viseme = value
+
+    @property
+    def eye_open(self) -> float:
+        """Eye openness: 0 shut, 1 normal, >1 wide (:class:`vitad.avatar.eyes.Eyes`)."""
+        return self._eyes.open
+
+    @eye_open.setter
+    def eye_open(self, value: float) -> None:
+        self._eyes.open = value
+
+    @property
+    def gaze(self) -> tuple[float, float]:
+        return self._eyes.gaze
+
+    @property
+    def breath(self) -> float:
+        """Breathing, -1..1."""
+        return self._breath.value
+
+    @property
+    def night(self) -> bool:
+        """The sleepy night look (quiet hours; :class:`vitad.avatar.night.NightDimmer`)."""
+        return self._night.night
+
+    @property
+    def brightness(self) -> float:
+        """0.05..1, multiplies every colour the renderer draws."""
+        return self._night.brightness
 
     # ------------------------------------------------------------------ derived
     @property
@@ -235,13 +233,7 @@ class AvatarState:
         """Consume one pipeline event. Never raises on unknown or odd events."""
         t = self.now
         if isinstance(event, MouthLevel):
-            level = min(1.0, max(0.0, float(event.level)))
-            if not math.isfinite(level):
-                level = 0.0
-            self.viseme = event.viseme if event.viseme in VISEMES else None
-            self._mouth_target = level
-            self._mouth_peak = max(self._mouth_peak, level)
-            self._mouth_last_level_t = max(t, self.now)
+            level = self._mouth.hear(event.level, event.viseme, max(t, self.now))
             if level > MOUTH_GATE and self.turn_mode in ("thinking", "idle", "listening"):
                 self._set_turn_mode("speaking", t)
             self._last_turn_event = max(t, self.now)
@@ -252,7 +244,7 @@ class AvatarState:
                 self._clear_captions()
             self.turn_id = new_turn or self.turn_id
             self._set_turn_mode("listening", t)
-            self._gaze_target = (0.0, 0.0)
+            self._eyes.look_ahead()
         elif isinstance(event, SpeechStart):
             self._set_turn_mode("listening", t)
         elif isinstance(event, Transcript):
@@ -278,7 +270,7 @@ class AvatarState:
         elif isinstance(event, AudioOutStart):
             self._set_turn_mode("speaking", t)
         elif isinstance(event, AudioOutEnd):
-            self._mouth_target = 0.0
+            self._mouth.release()
             self._end_turn(t)
         elif isinstance(event, TurnEnd):
             if event.outcome == "no_speech" and not self.avatar_text:
@@ -306,8 +298,7 @@ class AvatarState:
     def _end_turn(self, t: float) -> None:
         self.turn_mode = "idle"
         self._idle_since = max(t, self.now)
-        self._mouth_target = 0.0
-        self.viseme = None
+        self._mouth.stop()
         if self.user_text or self.avatar_text:
             self._captions_clear_at = self._idle_since + self.settings.caption_hold_s
 
@@ -348,11 +339,11 @@ class AvatarState:
         dt = max(0.0, min(now - self.now, 0.5))  # clamp so a stall does not jump animations
         self.now = max(now, self.now)
         self._tick_turn()
-        self._tick_mouth(dt)
-        self._tick_blink()
-        self._tick_gaze(dt)
-        self._tick_breath(dt)
-        self._tick_night()
+        self._mouth.tick(self.now, dt, speaking=self.turn_mode == "speaking")
+        mode = self.mode
+        self._eyes.tick(self.now, dt, mode)
+        self._breath.tick(dt, sleepy=mode == "night")
+        self._night.tick(self.now)
 
     def _tick_turn(self) -> None:
         now = self.now
@@ -363,102 +354,13 @@ class AvatarState:
             self._clear_captions()
             self._idle_since = now
 
-    def _tick_mouth(self, dt: float) -> None:
-        if self.now - self._mouth_last_level_t > MOUTH_STALE_S or self.turn_mode != "speaking":
-            self._mouth_target = 0.0
-            self._mouth_peak = 0.0
-            self.viseme = None  # playback stopped: no phoneme is being said
-        target = max(self._mouth_target, self._mouth_peak)
-        self._mouth_peak = 0.0
-        target = 0.0 if target < MOUTH_GATE else min(1.0, (target - MOUTH_GATE) / 0.7)
-        tau = MOUTH_ATTACK_S if target > self.mouth else MOUTH_RELEASE_S
-        self.mouth = _approach(self.mouth, target, dt, tau)
-        if self.mouth < 0.01:
-            self.mouth = 0.0
-
-    def _blink_interval(self) -> float:
-        # People blink every 2-10 s; a slightly skewed draw looks less mechanical than uniform.
-        return 1.8 + self._rng.expovariate(1 / 2.8)
-
-    def _tick_blink(self) -> None:
-        now = self.now
-        if now >= self._next_blink and self._blink_start < self._next_blink:
-            self._blink_start = now
-            self._double_blink = self._rng.random() < 0.12
-            self._next_blink = now + self._blink_interval()
-        total = BLINK_CLOSE_S + BLINK_HOLD_S + BLINK_OPEN_S
-        e = now - self._blink_start
-        if self._double_blink and total <= e < 2 * total:
-            e -= total
-        if e < 0 or e >= total:
-            closed = 0.0
-        elif e < BLINK_CLOSE_S:
-            closed = e / BLINK_CLOSE_S
-        elif e < BLINK_CLOSE_S + BLINK_HOLD_S:
-            closed = 1.0
-        else:
-            closed = 1.0 - (e - BLINK_CLOSE_S - BLINK_HOLD_S) / BLINK_OPEN_S
-        base = self._resting_openness()
-        self.eye_open = base * (1.0 - closed)
-
-    def _resting_openness(self) -> float:
-        mode = self.mode
-        if mode == "night":
-            return 0.45  # sleepy
-        if mode == "degraded":
-            return 0.6
-        if mode == "listening":
-            return 1.12  # wide, attentive
-        return 1.0
-
     def settle(self, hold_s: float = 100.0) -> None:
         """No blink or glance for ``hold_s`` (screenshots; tests of other features)."""
-        self._next_blink = self.now + hold_s
-        self._blink_start = -math.inf
-        self._glance_until = -math.inf
-        self._next_glance = self.now + hold_s
+        self._eyes.settle(self.now, hold_s)
 
     def force_blink(self, at: float) -> None:
         """Schedule a blink (used by tests and screenshots)."""
-        self._next_blink = at
-        self._blink_start = -math.inf
-
-    def _tick_gaze(self, dt: float) -> None:
-        now = self.now
-        mode = self.mode
-        if mode == "thinking":
-            target = (0.55, -0.6)
-        elif mode in ("listening", "speaking", "error"):
-            target = (0.0, 0.0)
-            if mode == "speaking" and now >= self._next_glance:
-                # small, short looks aside while talking
-                self._gaze_target = (self._rng.uniform(-0.3, 0.3), self._rng.uniform(-0.15, 0.1))
-                self._glance_until = now + self._rng.uniform(0.4, 0.9)
-                self._next_glance = now + self._rng.uniform(2.0, 4.0)
-            if now < self._glance_until:
-                target = self._gaze_target
-        else:
-            if now >= self._next_glance:
-                self._gaze_target = (self._rng.uniform(-1, 1), self._rng.uniform(-0.5, 0.4))
-                self._glance_until = now + self._rng.uniform(0.7, 1.8)
-                self._next_glance = self._glance_until + self._rng.uniform(3.0, 8.0)
-            target = self._gaze_target if now < self._glance_until else (0.0, 0.0)
-        gx = _approach(self.gaze[0], target[0], dt, GAZE_TAU_S)
-        gy = _approach(self.gaze[1], target[1], dt, GAZE_TAU_S)
-        self.gaze = (gx, gy)
-
-    def _tick_breath(self, dt: float) -> None:
-        period = 6.5 if self.mode == "night" else 4.2
-        self._breath_phase = (self._breath_phase + 2 * math.pi * dt / period) % (2 * math.pi)
-        self.breath = math.sin(self._breath_phase)
-
-    def _tick_night(self) -> None:
-        if self.now - self._night_checked < 10.0:
-            return
-        self._night_checked = self.now
-        levels = self._schedule.levels_at()
-        self.night = levels.night
-        self.brightness = max(0.05, min(1.0, levels.dim))
+        self._eyes.force_blink(at)
 
     # ------------------------------------------------------------------ helpers for previews
     def force(self, mode: str, now: float | None = None) -> None:
@@ -473,7 +375,4 @@ class AvatarState:
         if mode == "degraded":
             self.overlays["mic"] = Overlay("mic", "mic_unavailable")
         if mode == "night":
-            self.night = True
-            if self.brightness >= 1.0:  # the wall clock is not in a dimmed range
-                self.brightness = self.settings.night_brightness
-            self._night_checked = math.inf  # keep night regardless of the wall clock
+            self._night.force_night(self.settings.night_brightness)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from vitad.avatar.renderer.art import Palette
+from vitad.avatar.renderer.colour import Palette
 from vitad.avatar.renderer.text import FontBook, TextCache
 from vitad.config.avatar_settings import AvatarTheme
 

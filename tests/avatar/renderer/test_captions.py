@@ -10,7 +10,7 @@ from painter_testlib import ink_box, outside, painted
 
 from vitad.avatar.cards import invite_text, mic_unavailable_text
 from vitad.avatar.renderer.captions import CaptionContent, CaptionPainter
-from vitad.avatar.renderer.scene import compute_layout
+from vitad.avatar.renderer.layout import compute_layout
 from vitad.avatar.screenshot import preview_state
 from vitad.config.avatar_settings import AvatarSettings
 from vitad.config.schema import Config, Shop

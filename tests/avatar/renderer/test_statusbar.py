@@ -8,7 +8,7 @@ import pytest
 from avatar_testlib import SIZES, pixels
 from painter_testlib import ink_box, outside, painted
 
-from vitad.avatar.renderer.scene import compute_layout
+from vitad.avatar.renderer.layout import compute_layout
 from vitad.avatar.renderer.statusbar import StatusBarPainter, StatusContent
 from vitad.avatar.screenshot import preview_state
 from vitad.config.avatar_settings import AvatarSettings

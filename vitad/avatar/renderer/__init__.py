@@ -17,7 +17,8 @@ from vitad.avatar.renderer.display import (
     save_png,
     surface_array,
 )
-from vitad.avatar.renderer.scene import Layout, Renderer, compute_layout
+from vitad.avatar.renderer.layout import Layout, compute_layout
+from vitad.avatar.renderer.scene import Renderer
 
 __all__ = [
     "Layout",

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import pygame
 
-from vitad.avatar.renderer.art import Palette, mix
+from vitad.avatar.renderer.colour import Palette, mix
 from vitad.avatar.renderer.text import TextCache
 from vitad.avatar.state import AvatarState
 

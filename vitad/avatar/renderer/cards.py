@@ -11,7 +11,7 @@ from __future__ import annotations
 import pygame
 
 from vitad.avatar.cards import Card
-from vitad.avatar.renderer.art import Palette
+from vitad.avatar.renderer.colour import Palette
 from vitad.avatar.renderer.text import TextCache
 from vitad.avatar.state import AvatarState
 

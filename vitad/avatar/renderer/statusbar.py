@@ -13,8 +13,9 @@ from typing import NamedTuple
 import pygame
 
 from vitad.avatar.cards import ERROR_TEXT, SPEAKER_UNAVAILABLE_TEXT
-from vitad.avatar.renderer.art import RGB, Palette, build_icon_mic
+from vitad.avatar.renderer.colour import RGB, Palette
 from vitad.avatar.renderer.text import TextCache
+from vitad.avatar.renderer.ui_art import build_icon_mic
 from vitad.avatar.state import AvatarState
 
 

@@ -1,4 +1,5 @@
-"""The screen's night on the quiet-hours schedule: ``AvatarState.brightness`` and night mode."""
+"""The screen's night on the quiet-hours schedule (vitad/avatar/night.py), as AvatarState
+shows it: ``brightness`` and night mode."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def test_the_renderer_draws_the_schedules_brightness(renderer_factory, dim: floa
     import numpy as np
     from avatar_testlib import pixels, region
 
-    from vitad.avatar.renderer.art import hex_rgb
+    from vitad.avatar.renderer.colour import hex_rgb
     from vitad.config.avatar_settings import AvatarTheme
 
     schedule = quiet({"from": "22:00", "to": "07:00", "dim": dim})
