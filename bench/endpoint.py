@@ -163,6 +163,9 @@ def main() -> None:
                         help="[listen] stable_partial_s of the early run (the babble rule)")
     parser.add_argument("--room-db", type=float, default=None,
                         help="[listen] quieter_than_customer_db of both runs (default: shipped)")
+    parser.add_argument("--room-margin", type=float, default=None,
+                        help="override vitad.pipeline.endpoint.ROOM_MARGIN_DB (dB over the "
+                             "room's level before the wake that still counts as the room)")
     parser.add_argument("--noise", help="only these noise kinds (comma-separated)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--table", type=Path, metavar="RESULTS_JSON",
@@ -173,6 +176,10 @@ def main() -> None:
         print(table(saved["rows"], saved["early_hangover_s"]))
         return
 
+    if args.room_margin is not None:
+        import vitad.pipeline.endpoint
+
+        vitad.pipeline.endpoint.ROOM_MARGIN_DB = args.room_margin
     manifest_path = args.corpus / "manifest.json"
     if not manifest_path.exists():
         sys.exit(f"endpoint: no corpus at {manifest_path}; run bench/corpus/generate.py first")
@@ -192,6 +199,7 @@ def main() -> None:
     out.write_text(json.dumps({"split": args.split, "engine": args.engine,
                                "early_hangover_s": args.early,
                                "stable_partial_s": args.stable, "room_db": args.room_db,
+                               "room_margin_db": args.room_margin,
                                "cut_margin_s": CUT_MARGIN_S,
                                "corpus_fingerprint": manifest.get("fingerprint"),
                                "rows": rows}, indent=1))

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from vitad.config.schema import ListenSettings
-from vitad.pipeline.endpoint import STABLE_LEVEL_RATIO, Endpoint, Endpointer
+from vitad.pipeline.endpoint import (
+    ROOM_MARGIN_DB,
+    ROOM_WINDOW_S,
+    STABLE_LEVEL_RATIO,
+    WAKE_PHRASE_S,
+    Endpoint,
+    Endpointer,
+    RoomLevel,
+)
 
 STABLE_PARTIAL_S = 0.4  # [listen] stable_partial_s for the babble-rule tests
 
@@ -204,10 +213,10 @@ def test_the_babble_rule_needs_the_room_quieter_than_the_customer() -> None:
     assert as_loud is not None and as_loud.reason == "max_length"
 
 
-def run_levels(segments: list[tuple[float, float, float]],
+def run_levels(segments: list[tuple[float, float, float]], room_level: float | None = None,
                **settings: float) -> Endpoint | None:
     """(probability, level, seconds) segments as 30 ms frames with their RMS levels."""
-    ep = Endpointer(ListenSettings(**settings), start=0.0)
+    ep = Endpointer(ListenSettings(**settings), start=0.0, room_level=room_level)
     t = 0.0
     for p, level, seconds in segments:
         for _ in range(round(seconds / FRAME)):
@@ -222,7 +231,8 @@ def test_voices_well_below_the_customer_s_end_the_turn_like_silence() -> None:
     """Babble 12 dB under the customer: the VAD still says "speech", the level rule does not."""
     babble = (0.9, 1000 * 10 ** (-12 / 20), 3.0)
     question = [(0.1, 100.0, 0.3), (0.9, 1000.0, 1.5)]
-    result = run_levels([*question, babble], hangover_s=0.5, quieter_than_customer_db=10)
+    result = run_levels([*question, babble], room_level=babble[1], hangover_s=0.5,
+                        quieter_than_customer_db=10)
     assert result is not None and result.reason == "silence"
     assert result.speech_end == pytest.approx(1.8)
     assert result.decided_at == pytest.approx(1.8 + 0.5, abs=FRAME)
@@ -235,6 +245,60 @@ def test_a_customer_no_louder_than_the_room_is_never_cut() -> None:
     """At 3 dB SNR (and with the customer's own soft syllables) nothing counts as the room."""
     soft_and_loud = [(0.9, 1000.0, 0.3), (0.9, 400.0, 0.3)] * 3  # -8 dB dips within speech
     room = (0.9, 1000 * 10 ** (-3 / 20), 2.0)
-    result = run_levels([(0.1, 50.0, 0.3), *soft_and_loud, room], hangover_s=0.5,
-                        max_utterance_s=3.5, quieter_than_customer_db=10)
+    result = run_levels([(0.1, 50.0, 0.3), *soft_and_loud, room], room_level=room[1],
+                        hangover_s=0.5, max_utterance_s=3.5, quieter_than_customer_db=10)
     assert result is not None and result.reason == "max_length"
+
+
+def test_the_room_s_level_keeps_a_soft_last_word_in_a_quiet_room() -> None:
+    """A customer's trailing words 8 dB under their median in a quiet room are the customer:
+    louder than the room was before the wake word (+ the margin), so never taken for babble."""
+    question = [(0.1, 10.0, 0.3), (0.9, 1000.0, 1.2)]
+    soft_tail = (0.9, 1000 * 10 ** (-8 / 20), 0.9)  # "...number seven" said softly
+    cut = run_levels([*question, soft_tail, (0.0, 10.0, 1.0)], room_level=300.0,
+                     hangover_s=0.5, quieter_than_customer_db=6)
+    assert cut is not None and cut.speech_end == pytest.approx(1.5)  # a loud room: cut
+    kept = run_levels([*question, soft_tail, (0.0, 10.0, 1.0)], room_level=10.0,
+                      hangover_s=0.5, quieter_than_customer_db=6)
+    assert kept is not None and kept.speech_end == pytest.approx(2.4)
+
+
+def test_babble_at_the_room_s_level_ends_the_turn() -> None:
+    room = 1000 * 10 ** (-15 / 20)  # babble 15 dB under the customer, before and after
+    question = [(0.9, room, 0.3), (0.9, 1000.0, 1.5)]
+    result = run_levels([*question, (0.9, room * 1.2, 3.0)], room_level=room,
+                        hangover_s=0.5, quieter_than_customer_db=6)
+    assert result is not None and result.reason == "silence"
+    assert result.speech_end == pytest.approx(1.8)
+    # Voices much louder than the room was (someone stepped up beside the customer, or the
+    # customer goes on softly) are not the room: the turn is held.
+    held = run_levels([*question, (0.9, room * 10 ** ((ROOM_MARGIN_DB + 3) / 20), 3.0)],
+                      room_level=room, hangover_s=0.5, quieter_than_customer_db=6,
+                      max_utterance_s=4.0)
+    assert held is not None and held.reason == "max_length"
+
+
+def test_room_level_is_measured_before_the_wake_phrase_only() -> None:
+    room = RoomLevel()
+    chunk = 0.08
+    n = round(8.0 / chunk)
+    for i in range(n):  # 8 s: quiet room, then the (loud) wake phrase in the last second
+        t = (i + 1) * chunk
+        level = 3000 if t > 8.0 - WAKE_PHRASE_S else 100
+        room.note(np.full(1280, level, dtype=np.int16), t)
+    assert room.before(8.0) == pytest.approx(100)
+    assert room.before(8.1 + ROOM_WINDOW_S) is None  # all of it older than the window
+    assert RoomLevel().before(1.0) is None
+    audio = room.audio_before(8.0)
+    assert abs(len(audio) / 1280 - (ROOM_WINDOW_S - WAKE_PHRASE_S) / chunk) <= 1  # whole chunks
+    assert int(audio.max()) == 100  # none of the wake phrase
+
+
+def test_without_voices_in_the_room_the_level_rule_stays_off() -> None:
+    """No room level (the room was machines or quiet: the caller's VAD said so): the
+    customer's soft tail is never taken for other people, whatever the setting."""
+    question = [(0.1, 10.0, 0.3), (0.9, 1000.0, 1.2)]
+    soft_tail = (0.9, 1000 * 10 ** (-8 / 20), 0.9)
+    kept = run_levels([*question, soft_tail, (0.0, 10.0, 1.0)], room_level=None,
+                      hangover_s=0.5, quieter_than_customer_db=6)
+    assert kept is not None and kept.speech_end == pytest.approx(2.4)

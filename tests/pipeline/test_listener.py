@@ -68,7 +68,8 @@ def test_wake_then_question_then_silence_gives_one_utterance() -> None:
     assert utt.endpoint.decided_at == pytest.approx(3.3, abs=0.1)  # + 0.5 s hangover
     assert utt.text and utt.engine == "fake" and utt.asr_s >= 0
     assert not rig.listener.listening
-    assert rig.wake.resets == 1 and rig.vad.resets == 1
+    # The VAD: once for the room before the wake (the babble rule), once for the turn.
+    assert rig.wake.resets == 1 and rig.vad.resets == 2
 
 
 def test_events_carry_input_clock_times() -> None:
@@ -418,3 +419,27 @@ def test_the_domain_reading_is_judged_when_the_engine_has_one() -> None:
     assert utt.endpoint.decided_at == pytest.approx(END + 0.25, abs=0.1)
     # captions still show the open partial
     assert all(set(e.text.split()) <= {"blah"} for e in rig.of(ev.Transcript) if not e.final)
+
+
+def _room_rig(room_db: float) -> Rig:
+    return Rig([3.0], QUESTION, hangover_s=0.5, preroll_s=0.6, max_utterance_s=4.0,
+               quieter_than_customer_db=room_db)
+
+
+def test_voices_in_the_room_before_the_wake_let_the_level_rule_end_the_turn() -> None:
+    """Others were talking before the wake word (the VAD heard voices there) and go on after
+    the question, more quietly than the customer: their voices count as silence."""
+    talk = audio(("murmur", 3.0), ("loud", 1.0), ("murmur", 5.0))
+    (utt,) = _room_rig(2.0).feed(talk).utterances
+    assert utt.endpoint.reason == "silence"
+    assert utt.endpoint.speech_end == pytest.approx(4.0, abs=0.1)
+    (held,) = _room_rig(0.0).feed(talk).utterances  # the rule off (the shipped default)
+    assert held.endpoint.reason == "max_length"
+
+
+def test_a_room_without_voices_before_the_wake_never_uses_the_level_rule() -> None:
+    """Machines and hum (the VAD called them silence) before the wake: a quieter voice after
+    the question is the customer going on, not the room."""
+    talk = audio(("quiet", 3.0), ("loud", 1.0), ("murmur", 5.0))
+    (utt,) = _room_rig(2.0).feed(talk).utterances
+    assert utt.endpoint.reason == "max_length"

@@ -109,10 +109,11 @@ class ListenSettings(Section):
     # In a chatty room: a complete partial unchanged this long (while the room is quieter than
     # the customer was) ends the turn too; 0 = off (the default, see config/vitad.toml).
     stable_partial_s: Annotated[float, Field(ge=0, le=3)] = 0.0
-    # Voice this much quieter than the customer's own question counts as silence for the
-    # hangover: other people talking further from the mic do not hold the turn open
+    # Voice this much quieter than the customer's own question (and no louder than the room
+    # was before the wake, when that was voices) counts as silence for the hangover: other
+    # people talking further from the mic do not hold the turn open
     # (vitad/pipeline/endpoint.py); 0 = off.
-    quieter_than_customer_db: Annotated[float, Field(ge=0, le=40)] = 0.0
+    quieter_than_customer_db: Annotated[float, Field(ge=0, le=40)] = 6.0
     max_utterance_s: Annotated[float, Field(ge=1, le=60)] = 10.0
     no_speech_timeout_s: Annotated[float, Field(ge=0.5, le=30)] = 5.0
     vad_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5

@@ -7,6 +7,7 @@ without a model.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,6 +53,17 @@ STABLE_LEVEL_RATIO = 0.75
 # The level rule ([listen] quieter_than_customer_db) judges against the customer's own level
 # only once this much of the question has been heard (a first syllable is no reference).
 CUSTOMER_REFERENCE_S = 0.3
+# ...and only in a room that was voices before the wake word (:class:`RoomLevel`; machines and
+# hum the VAD already calls silence), and only for a frame no louder than the room was plus
+# this margin: the customer's own soft last word is louder than that unless they speak no
+# louder than the room, while the others' voices after the question are at the room's level.
+ROOM_MARGIN_DB = 6.0
+# The room was "voices" when at least this share of its VAD frames before the wake were.
+ROOM_VOICED_SHARE = 0.5
+# The room's level is taken from audio that ended at least this long before the wake fired
+# (the wake phrase itself is the customer, not the room) and at most ROOM_WINDOW_S before it.
+WAKE_PHRASE_S = 1.0
+ROOM_WINDOW_S = 4.0
 
 
 @dataclass(frozen=True)
@@ -83,8 +95,11 @@ class Endpointer:
     above the threshold.
     """
 
-    def __init__(self, settings: ListenSettings, start: float, min_speech_s: float = 0.09) -> None:
+    def __init__(self, settings: ListenSettings, start: float, min_speech_s: float = 0.09,
+                 room_level: float | None = None) -> None:
         self.settings = settings
+        # RMS level of the room before the wake word (None: unknown, the customer rule alone)
+        self.room_level = room_level
         self.start = start
         self.min_speech_s = min_speech_s
         self.speech_started: float | None = None
@@ -143,12 +158,14 @@ class Endpointer:
 
     def _room_voice(self, level: float | None, frame_end: float) -> bool:
         """Is this frame voice well below the customer's own (someone else in the room)?"""
-        if not self._room_ratio or level is None or self.speech_started is None:
+        if (not self._room_ratio or self.room_level is None or level is None
+                or self.speech_started is None):
             return False
         if frame_end - self.speech_started < CUSTOMER_REFERENCE_S or len(self._levels) < 5:
             return False
         customer = float(np.median([lv for _, lv in self._levels]))
-        return level < self._room_ratio * customer
+        return (level < self._room_ratio * customer
+                and level <= self.room_level * 10 ** (ROOM_MARGIN_DB / 20))
 
     def _quieter_since(self, since: float) -> bool:
         """Is what the VAD hears since ``since`` quieter than the question was?"""
@@ -157,3 +174,33 @@ class Endpointer:
         if not before or not after:
             return not self._levels  # no levels given: the partial alone decides
         return float(np.median(after)) <= STABLE_LEVEL_RATIO * float(np.median(before))
+
+
+class RoomLevel:
+    """The room before the wake word: recent input (bounded), its level, whether it was voices.
+
+    ``note`` every input chunk while no turn is live; at the wake, :meth:`before` is the
+    median chunk level of the audio that ended between ``ROOM_WINDOW_S`` and ``WAKE_PHRASE_S``
+    before it, and :meth:`audio_before` that audio, for the caller's VAD to tell voices (a
+    chatty room) from machines and hum (which the VAD already calls silence).
+    """
+
+    def __init__(self) -> None:
+        self._chunks: deque[tuple[float, float, np.ndarray]] = deque()
+
+    def note(self, samples: np.ndarray, end: float) -> None:
+        rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float32)))) if len(samples) else 0.0
+        self._chunks.append((end, rms, samples))
+        while self._chunks and end - self._chunks[0][0] > ROOM_WINDOW_S:
+            self._chunks.popleft()
+
+    def _window(self, t: float) -> list[tuple[float, float, np.ndarray]]:
+        return [c for c in self._chunks if t - ROOM_WINDOW_S <= c[0] <= t - WAKE_PHRASE_S]
+
+    def before(self, t: float) -> float | None:
+        levels = [rms for _, rms, _ in self._window(t)]
+        return float(np.median(levels)) if levels else None
+
+    def audio_before(self, t: float) -> np.ndarray:
+        chunks = [samples for _, _, samples in self._window(t)]
+        return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)

@@ -22,7 +22,14 @@ from vitad.audio.format import AudioChunk
 from vitad.config.schema import ListenSettings, WakeSettings
 from vitad.dialogue.text import normalize, strip_leading_words
 from vitad.errors import AudioFailure
-from vitad.pipeline.endpoint import VAD_FRAME, Endpoint, Endpointer, SpeechProbability
+from vitad.pipeline.endpoint import (
+    ROOM_VOICED_SHARE,
+    VAD_FRAME,
+    Endpoint,
+    Endpointer,
+    RoomLevel,
+    SpeechProbability,
+)
 from vitad.pipeline.wake import Detection, WakeDetector
 
 log = logging.getLogger(__name__)
@@ -92,6 +99,7 @@ class Listener:
         self.partials = partials
         self.complete = complete
         self._ring: deque[AudioChunk] = deque()
+        self._room = RoomLevel()
         self._vad_pending = np.zeros(0, dtype=np.int16)
         self._vad_clock = 0.0
         self._turn: _Turn | None = None
@@ -174,18 +182,39 @@ class Listener:
         return False
 
     def _remember(self, chunk: AudioChunk) -> None:
+        # The room's level, for the babble rule: never while we listen or speak ourselves.
+        if (self._turn is None and self.settings.quieter_than_customer_db
+                and not self.gate(chunk.end)):
+            self._room.note(chunk.samples, chunk.end)
         self._ring.append(chunk)
         keep = max(self.settings.preroll_s, 0.1)
         while self._ring and chunk.end - self._ring[0].end > keep:
             self._ring.popleft()
+
+    def _endpointer(self, wake_t: float) -> Endpointer:
+        return Endpointer(self.settings, start=wake_t, room_level=self._room_voices(wake_t))
+
+    def _room_voices(self, wake_t: float) -> float | None:
+        """The room's level before the wake when the room was voices (others talking), else
+        None: the babble rule ([listen] quieter_than_customer_db) has nothing to do."""
+        if not self.settings.quieter_than_customer_db:
+            return None
+        audio = self._room.audio_before(wake_t)
+        frames = len(audio) // VAD_FRAME
+        if frames == 0:
+            return None
+        self.vad.reset()
+        threshold = self.settings.vad_threshold
+        voiced = sum(self.vad(audio[i * VAD_FRAME:(i + 1) * VAD_FRAME]) >= threshold
+                     for i in range(frames))  # (the turn resets the VAD again before its audio)
+        return self._room.before(wake_t) if voiced >= ROOM_VOICED_SHARE * frames else None
 
     def _start_turn(self, detection: Detection, t: float) -> None:
         turn_id = new_turn_id()
         playing = self.gate(t)
         self.bus.publish(ev.Wake(t, detection.model, round(detection.score, 3), barge_in=playing))
         self.bus.publish(ev.Listening(t, turn_id))
-        self._turn = _Turn(turn_id, self.recognizer.start(), Endpointer(self.settings, start=t),
-                           wake_t=t)
+        self._turn = _Turn(turn_id, self.recognizer.start(), self._endpointer(t), wake_t=t)
         self.vad.reset()
         self._sync_denoiser()
         if self._denoiser is not None:
@@ -263,7 +292,8 @@ class Listener:
             and endpoint.decided_at - turn.wake_t < self.settings.no_speech_timeout_s
         ):
             # Only the tail of "hey jarvis" was voiced: wait for the actual question.
-            turn.endpointer = Endpointer(self.settings, start=turn.wake_t)
+            turn.endpointer = Endpointer(self.settings, start=turn.wake_t,
+                                         room_level=turn.endpointer.room_level)
             turn.judged_partial = None
             return False
         decided_wall = time.perf_counter()
