@@ -28,7 +28,7 @@ class FakeTts:
             tone = (np.sin(np.arange(n) / 3.0) * 8000).astype(np.int16)
             yield SpokenSentence(sentence, tone, cached=False, synth_s=0.0)
 
-    def pause(self) -> np.ndarray:
+    def pause(self, ends_sentence: bool = True) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)
 
 

@@ -107,7 +107,7 @@ def cmd_say(args: argparse.Namespace) -> int:
                    Path(args.cache_dir) if args.cache_dir else None)
     parts = []
     for sentence in tts.speak(args.text):
-        parts += [sentence.samples, tts.pause()]
+        parts += [sentence.samples, tts.pause(sentence.ends_sentence)]
     if not parts:
         print("vitad say: nothing to say (text has no words)", file=sys.stderr)
         return 1

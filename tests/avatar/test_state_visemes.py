@@ -18,7 +18,7 @@ from vitad.pipeline.speakers import MOUTH_BLOCK_S, LiveSpeaker
 from vitad.tts.piper_engine import PiperTts
 from vitad.tts.visemes import viseme_track
 
-SENTENCE = "Good morning, we open at seven."
+SENTENCE = "We open at seven every morning."  # one chunk: no clause to split the reply at
 
 
 class PositionSink:

@@ -129,3 +129,41 @@ def test_a_reloaded_voice_with_another_rate_reopens_the_device_at_that_rate() ->
         assert first.closed and opened and opened[0].writes > 0
     finally:
         speaker.close()
+
+
+class _SlowVoice(FakeTts):
+    """Each chunk takes 0.3 s to "synthesize"; records when each synthesis started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: dict[str, float] = {}
+
+    def speak(self, text: str):  # type: ignore[no-untyped-def]
+        for sentence in super().speak(text):
+            self.started[sentence.text] = time.monotonic()
+            time.sleep(0.3)
+            yield sentence
+
+
+def test_live_speaker_synthesizes_the_next_chunk_while_this_one_plays() -> None:
+    """A blocking device write followed by the next synthesis would put that synthesis as
+    silence between the chunks (mid-sentence, after a short first clause)."""
+    bus = ev.EventBus()
+    seen = collect(bus)
+    voice = _SlowVoice()
+    speaker = LiveSpeaker(voice, None, bus, time.monotonic, realtime=True)  # type: ignore[arg-type]
+    speaker.start()
+    try:
+        speaker.say("t1", "One two three four five six seven eight. Nine ten.", utterance(), "x")
+        deadline = time.monotonic() + 10
+        while not any(isinstance(e, ev.TurnEnd) for e in seen) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        said = [e for e in seen if isinstance(e, ev.SpeakingSentence)]
+        assert [e.text for e in said] == ["One two three four five six seven eight.",
+                                          "Nine ten."]
+        # The second chunk's synthesis began while the first (0.8 s of audio) was playing,
+        # so it was ready the moment the first ended: no 0.3 s hole between them.
+        assert voice.started["Nine ten."] < said[0].t + 0.2
+        assert said[1].t - said[0].t < 0.8 + 0.15
+    finally:
+        speaker.close()

@@ -71,3 +71,27 @@ def test_zero_noise_is_repeatable_across_processes(tmp_path: Path) -> None:
         for i in range(2)
     }
     assert len(digests) == 1, digests
+
+
+def test_a_long_first_sentence_starts_from_its_first_clause(tmp_path: Path) -> None:
+    """On a miss the first audio waits for "Load your clothes," only, not for the sentence;
+    the rest follows with a clause pause, not a sentence pause (timings: bench/first_audio.py)."""
+    tts = PiperTts(TtsSettings(noise_scale=0.0, noise_w=0.0), cache_dir=tmp_path)
+    text = "Load your clothes, close the door, pick a program, then pay at the machine."
+    stream = tts.speak(text)
+    first = next(stream)
+    assert first.text == "Load your clothes," and not first.cached and not first.ends_sentence
+    assert len(list(tmp_path.glob("*.pcm"))) == 1  # the rest is not synthesized yet
+    rest = list(stream)
+    assert [s.text for s in rest] == ["close the door, pick a program, then pay at the machine."]
+    assert rest[0].ends_sentence
+    whole = tts.render(text).samples
+    assert len(first.samples) < 0.4 * len(whole)  # a short first chunk: far less to make
+    assert np.abs(first.samples).max() > 3000  # real speech
+    # The join: the chunks played with the speaker's pauses last about as long as the
+    # sentence said in one run (Piper's own comma pause), not a sentence pause longer.
+    joined = len(first.samples) + len(tts.pause(first.ends_sentence)) + len(rest[0].samples)
+    assert abs(joined - len(whole)) < 0.1 * tts.rate
+    assert len(tts.pause(False)) < len(tts.pause(True))
+    # The preparer's chunks are the speaker's: a second time every chunk is a hit.
+    assert all(s.cached for s in tts.speak(text))

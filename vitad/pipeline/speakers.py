@@ -25,6 +25,7 @@ from vitad.audio.schedule import Schedule
 from vitad.bounded import Backoff, put_drop_oldest
 from vitad.errors import TtsFailure
 from vitad.pipeline.listener import Utterance
+from vitad.tts.ahead import read_ahead
 from vitad.tts.piper_engine import PiperTts
 from vitad.tts.visemes import VisemeTrack
 
@@ -113,7 +114,7 @@ class TimelineSpeaker:
                                                      _viseme(sentence.visemes, i, len(part))))
                 cursor = start + len(sentence.samples) / self.rate
                 self.playing_until = cursor
-                cursor += self.tts.settings.sentence_pause_s
+                cursor += len(self.tts.pause(sentence.ends_sentence)) / self.rate
         except TtsFailure as exc:
             self.bus.publish(ev.StageError(t0, "tts", exc.code, exc.message, turn_id))
         end_t = max(self.playing_until, t0)
@@ -339,8 +340,11 @@ class LiveSpeaker:
         interrupted = False
         block = int(self.rate * MOUTH_BLOCK_S)
         volume = self.volume * (self.schedule.volume_at() if self.schedule else 1.0)
+        # The next chunk is synthesized while this one plays (a blocking device write would
+        # otherwise leave its synthesis as silence between the two).
+        sentences = read_ahead(self.tts.speak(text))
         try:
-            for sentence in self.tts.speak(text):
+            for sentence in sentences:
                 if self._interrupt.is_set():
                     interrupted = True
                     break
@@ -365,9 +369,11 @@ class LiveSpeaker:
                     self.heartbeat()
                 if interrupted:
                     break
-                self._write(self.tts.pause())
+                self._write(self.tts.pause(sentence.ends_sentence))  # a clause: shorter
         except TtsFailure as exc:
             self.bus.publish(ev.StageError(self.clock(), "tts", exc.code, exc.message, turn_id))
+        finally:
+            sentences.close()  # a barge-in: the chunk made ahead is not wanted
         self.bus.publish(ev.MouthLevel(self.clock(), 0.0))
         self.bus.publish(ev.AudioOutEnd(self.clock(), turn_id, interrupted=interrupted))
         self.bus.publish(_turn_end(self.clock(), utt, intent, first_t))
