@@ -13,6 +13,8 @@
 #   --no-models       skip `vitad fetch-models` (the Vosk download; needs internet)
 #   --no-apt          do not apt-get install the system packages (they must be present)
 #   --no-start        enable but do not (re)start vitad on a running system
+#   --no-compile      pip installs without byte-compiling (the caller compiles the .pyc files:
+#                     the arm64 image build does it with the host's Python, not under qemu-user)
 #   --node-exporter MODE  where node_exporter (vitad's metrics) listens: local (default:
 #                     127.0.0.1:9100), lan (:9100, TLS + basic auth from
 #                     /etc/vitad/node-exporter-web.yml) or off; kept until changed
@@ -46,6 +48,7 @@ wheelhouse=""
 models=1
 apt=1
 start=1
+pip_compile=()
 action=install
 purge=0
 dry_run=0
@@ -53,7 +56,7 @@ node_exporter=""
 
 die() { echo "install.sh: $*" >&2; exit 1; }
 say() { echo "install.sh: $*"; }
-usage() { sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
         --no-models) models=0; shift ;;
         --no-apt) apt=0; shift ;;
         --no-start) start=0; shift ;;
+        --no-compile) pip_compile=(--no-compile); shift ;;
         --node-exporter) node_exporter="$2"; shift 2 ;;
         --uninstall) action=uninstall; shift ;;
         --purge) purge=1; shift ;;
@@ -329,13 +333,13 @@ install_venv() {
     fi
     # Dependencies exactly as pinned; pip leaves satisfied pins alone (idempotent).
     in_root "${VENV}/bin/python3" -m pip install -q --disable-pip-version-check "${pip_src[@]}" \
-        -c "${inside}/constraints.txt" "${whl_in}"
+        "${pip_compile[@]}" -c "${inside}/constraints.txt" "${whl_in}"
     # The same version number with different code must still replace the installed vitad.
     sha="$(sha256sum "${wheel}" | cut -d' ' -f1)"
     stamp="$(r /opt/vitad/.wheel-sha256)"
     if [ "$(cat "${stamp}" 2>/dev/null)" != "${sha}" ]; then
         in_root "${VENV}/bin/python3" -m pip install -q --disable-pip-version-check \
-            "${pip_src[@]}" --no-deps --force-reinstall "${whl_in}"
+            "${pip_src[@]}" "${pip_compile[@]}" --no-deps --force-reinstall "${whl_in}"
         echo "${sha}" > "${stamp}"
         say "installed $(basename "${wheel}") into ${VENV}"
         changed=1

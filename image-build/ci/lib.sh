@@ -30,12 +30,18 @@ check_shown() {
     printf '%s\n' "${out}" | tail -n "${lines}" | sed 's/^/    /'
 }
 
-# need_cmd CMD PACKAGE: install a Debian package when its command is missing.
+# need_cmd CMD PACKAGE: install a Debian package when its command is missing. One apt at a
+# time (flock): .ci/image-tiers runs the arm64 image build alongside tiers 1-3.
 need_cmd() {
     command -v "$1" >/dev/null 2>&1 && return 0
     ib_log "installing $2 (for $1)" >&2
-    if [ -z "${IB_APT_UPDATED:-}" ]; then apt-get update -q >/dev/null; IB_APT_UPDATED=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null
+    (
+        flock 9
+        command -v "$1" >/dev/null 2>&1 && exit 0
+        if [ -z "${IB_APT_UPDATED:-}" ]; then apt-get update -q >/dev/null; fi
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$2" >/dev/null
+    ) 9> "${TMPDIR:-/tmp}/vitad-image-build-apt.lock"
+    IB_APT_UPDATED=1
 }
 
 # base_rootfs: path of a cached `debootstrap --variant=minbase bookworm` tree (built once).
@@ -61,14 +67,15 @@ wheelhouse() {
     printf '%s' "${out}"
 }
 
-# Keep downloaded .debs between runs (apt inside the throw-away rootfs).
+# Keep downloaded .debs between runs (apt inside the throw-away rootfs). IB_APT_CACHE: another
+# folder (the arm64 image build has its own, as it runs alongside tiers 2-3 in .ci/image-tiers).
 apt_cache_in() {
-    local cache="${IB_BUILD}/cache/apt-archives"
+    local cache="${IB_APT_CACHE:-${IB_BUILD}/cache/apt-archives}"
     mkdir -p "${cache}" "$1/var/cache/apt/archives"
     find "${cache}" -maxdepth 1 -name '*.deb' -exec cp -n -t "$1/var/cache/apt/archives" {} +
 }
 apt_cache_out() {
-    local cache="${IB_BUILD}/cache/apt-archives"
+    local cache="${IB_APT_CACHE:-${IB_BUILD}/cache/apt-archives}"
     mkdir -p "${cache}"
     find "$1/var/cache/apt/archives" -maxdepth 1 -name '*.deb' -exec cp -n -t "${cache}" {} +
     rm -f "$1"/var/cache/apt/archives/*.deb

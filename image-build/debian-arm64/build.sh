@@ -2,11 +2,14 @@
 # Build the vitad SD-card image for the Raspberry Pi 4 from Debian 12 arm64 packages only
 # (no pi-gen, no GitHub, no Raspberry Pi apt archive), on an amd64 machine, as root:
 #
-#   image-build/debian-arm64/build.sh [--no-models] [--keep-img]
+#   image-build/debian-arm64/build.sh [--no-models] [--keep-img] [--no-xz | --xz-only]
 #
 #   --no-models  skip `vitad fetch-models` (the Vosk download: needs alphacephei.com);
 #                vitad then runs on PocketSphinx until the model is fetched on the box
 #   --keep-img   keep the uncompressed .img next to the .img.xz
+#   --no-xz      stop at the .img (and its manifest); `--xz-only` later compresses that file
+#   --xz-only    only compress the .img of an earlier --no-xz run into .img.xz + .sha256
+#                (tier 4 does it while the very same image boots under qemu)
 #
 # Output in image-build/build/ (VITAD_IMAGE_BUILD_DIR): vitad-<version>-arm64.img.xz, its
 # .sha256 and .manifest.txt (Debian packages, wheels, model sha256s, kernel).
@@ -25,15 +28,38 @@ set -euo pipefail
 here="${IB_DIR}/debian-arm64"
 models=1
 keep_img=0
+xz_mode=both   # both | none (--no-xz) | only (--xz-only)
 while [ $# -gt 0 ]; do
     case "$1" in
         --no-models) models=0; shift ;;
         --keep-img) keep_img=1; shift ;;
-        -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        --no-xz) xz_mode=none; shift ;;
+        --xz-only) xz_mode=only; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "build.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [ "$(id -u)" = 0 ] || { echo "build.sh: run as root (debootstrap, chroot)" >&2; exit 1; }
+
+# compress_image NAME: NAME.img -> NAME.img.xz + NAME.img.xz.sha256 (the .img goes unless
+# --keep-img). -1: the fastest level that still fits a download; -3 took >8 min on 2 busy cores.
+compress_image() {
+    local name="$1" img="${IB_BUILD}/$1.img"
+    rm -f "${img}.xz" "${img}.xz.part"
+    xz -T0 -1 -c "${img}" > "${img}.xz.part"
+    mv "${img}.xz.part" "${img}.xz"
+    (cd "${IB_BUILD}" && sha256sum "${name}.img.xz" > "${name}.img.xz.sha256")
+    [ "${keep_img}" = 1 ] || rm -f "${img}"
+}
+if [ "${xz_mode}" = only ]; then
+    img="$(find "${IB_BUILD}" -maxdepth 1 -name 'vitad-*-arm64.img' | sort | tail -n 1)"
+    [ -n "${img}" ] || { echo "build.sh --xz-only: no vitad-*-arm64.img in ${IB_BUILD} (run --no-xz first)" >&2; exit 1; }
+    name="$(basename "${img}" .img)"
+    ib_log "image: xz ${name}.img ($(du -h --apparent-size "${img}" | cut -f1))"
+    compress_image "${name}"
+    ib_log "image: done: ${IB_BUILD}/${name}.img.xz ($(du -h "${img}.xz" | cut -f1)), .sha256"
+    exit 0
+fi
 
 BOOT_MIB=256        # FAT32 boot partition (firmware + kernel + initrd ~ 90 MB)
 ROOT_SLACK_MIB=400  # free space in the root file system before the first-boot resize
@@ -57,6 +83,9 @@ arm64_binfmt || { echo "build.sh: this host cannot run arm64 programs (binfmt/qe
 mkdir -p "${work}" "${IB_BUILD}/cache"
 : > "${log}"
 trap 'chroot_umount_all' EXIT
+trap 'exit 143' TERM INT   # so that the EXIT trap unmounts when .ci/image-tiers stops the build
+# The arm64 .debs have their own cache: this build runs alongside tiers 2-3 (.ci/image-tiers).
+export IB_APT_CACHE="${IB_BUILD}/cache/apt-archives-arm64"
 # Full mounts for apt and the kernel hooks (install.sh mounts its own and undoes them).
 chroot_mount_full() {
     chroot_mount "$1"
@@ -70,13 +99,22 @@ wh_pid=$!
 
 # ---- 1. the Debian base: debootstrap + packages.txt, cached by its inputs ---------------------
 packages="$(grep -Ev '^[[:space:]]*(#|$)' "${here}/packages.txt" | tr -s ' \n' '  ' | xargs)"
+# One apt pass for the image: everything install.sh would apt-get must be in packages.txt.
+read -ra install_apt <<<"$(sed -n 's/^APT_PACKAGES=(\(.*\))$/\1/p' "${IB_DIR}/install.sh")"
+[ ${#install_apt[@]} -gt 0 ] || { echo "build.sh: no APT_PACKAGES line in install.sh" >&2; exit 1; }
+for p in "${install_apt[@]}"; do
+    case " ${packages} " in
+        *" ${p} "*) ;;
+        *) echo "build.sh: ${here}/packages.txt lacks ${p} (install.sh's APT_PACKAGES)" >&2; exit 1 ;;
+    esac
+done
 # Bump BASE_RECIPE when step 1 below changes in a way that needs a new base.
-BASE_RECIPE=2
+BASE_RECIPE=3
 base_key="$(printf 'bookworm arm64 minbase main,non-free-firmware recipe %s\n%s\n' "${BASE_RECIPE}" "${packages}" \
     | cat - "${here}/files/initramfs-modules" | sha256sum | cut -c1-16)"
 base_tar="${IB_BUILD}/cache/debian-arm64-base-${base_key}.tar.zst"
 if [ ! -s "${base_tar}" ]; then
-    step "debootstrap bookworm arm64 + ${packages} (cold: ~16 min under qemu-user on 2 busy cores)"
+    step "debootstrap bookworm arm64 minbase (cold: no cached base ${base_key})"
     tmp="${work}/base.tmp"
     rm -rf "${tmp}"
     debootstrap --variant=minbase --arch=arm64 --components=main,non-free-firmware \
@@ -97,27 +135,60 @@ EOF
 MODULES=list
 COMPRESS=gzip
 EOF
+    # No manual pages, info pages, translations or docs (copyright files stay) in an appliance:
+    # a smaller image and fewer files for dpkg to unpack under emulation.
+    install -D -m 0644 /dev/stdin "${tmp}/etc/dpkg/dpkg.cfg.d/50-vitad-image-nodoc" <<'EOF'
+# vitad image (image-build/debian-arm64/build.sh): no docs, manual pages or translations.
+path-exclude=/usr/share/doc/*
+path-include=/usr/share/doc/*/copyright
+path-exclude=/usr/share/man/*
+path-exclude=/usr/share/info/*
+path-exclude=/usr/share/locale/*
+path-include=/usr/share/locale/locale.alias
+path-exclude=/usr/share/lintian/*
+EOF
+    # Build time only (removed below): no fsync per unpacked file (the build's own disk).
+    echo force-unsafe-io > "${tmp}/etc/dpkg/dpkg.cfg.d/00-vitad-build-unsafe-io"
+    # One initramfs, made once everything is installed: the kernel, udev, kmod and the firmware
+    # each run or trigger update-initramfs otherwise (minutes each under qemu-user).
     apt_cache_in "${tmp}"
     chroot_mount_full "${tmp}"
+    in_chroot "${tmp}" dpkg-divert --local --rename --divert /usr/sbin/update-initramfs.vitad-build \
+        --add /usr/sbin/update-initramfs >> "${log}" 2>&1
+    printf '#!/bin/sh\necho "update-initramfs: deferred by the vitad image build"\n' \
+        > "${tmp}/usr/sbin/update-initramfs"
+    chmod 0755 "${tmp}/usr/sbin/update-initramfs"
     cp -L /etc/resolv.conf "${tmp}/etc/resolv.conf"
+    step "apt-get install packages.txt (one pass, no initramfs yet)"
     # shellcheck disable=SC2086  # the package list is meant to split
     { in_chroot "${tmp}" apt-get update -q \
         && in_chroot "${tmp}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             --no-install-recommends -o Dpkg::Options::=--force-confdef \
             -o Dpkg::Options::=--force-confold ${packages}; } >> "${log}" 2>&1 \
         || { tail -30 "${log}" >&2; exit 1; }
+    kver="$(find "${tmp}/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sed 's/^vmlinuz-//' | sort -V | tail -n 1)"
+    [ -n "${kver}" ] || { echo "build.sh: no kernel in ${tmp}/boot after apt" >&2; exit 1; }
+    step "initramfs for ${kver} (once)"
+    rm -f "${tmp}/usr/sbin/update-initramfs"
+    { in_chroot "${tmp}" dpkg-divert --local --rename --divert /usr/sbin/update-initramfs.vitad-build \
+            --remove /usr/sbin/update-initramfs \
+        && in_chroot "${tmp}" update-initramfs -c -k "${kver}"; } >> "${log}" 2>&1 \
+        || { tail -30 "${log}" >&2; exit 1; }
+    [ -s "${tmp}/boot/initrd.img-${kver}" ] || { echo "build.sh: update-initramfs made no initrd" >&2; exit 1; }
+    rm -f "${tmp}/etc/dpkg/dpkg.cfg.d/00-vitad-build-unsafe-io"
     chroot_umount_all
     apt_cache_out "${tmp}"
     rm -rf "${tmp}"/var/lib/apt/lists/* "${tmp}/etc/resolv.conf"
     step "packing the base -> ${base_tar}"
-    tar -C "${tmp}" --numeric-owner --xattrs -cf - . | zstd -q -T0 -3 -o "${base_tar}.part"
+    tar -C "${tmp}" --numeric-owner --xattrs -cf - . | zstd -q -T0 -1 -o "${base_tar}.part"
     mv "${base_tar}.part" "${base_tar}"
-    rm -rf "${tmp}"
+    # Cold: the tree just packed is the root (no unpacking it again).
+    rm -rf "${R}"; mv "${tmp}" "${R}"
 else
     step "base from cache ${base_tar}"
+    rm -rf "${R}"; mkdir -p "${R}"
+    zstd -q -dc "${base_tar}" | tar -C "${R}" --numeric-owner --xattrs -xf -
 fi
-rm -rf "${R}"; mkdir -p "${R}"
-zstd -q -dc "${base_tar}" | tar -C "${R}" --numeric-owner --xattrs -xf -
 
 # ---- 2. vitad, by the same installer as everywhere ---------------------------------------------
 wait "${wh_pid}" || { cat "${work}/wheelhouse.log" >&2; exit 1; }
@@ -125,7 +196,7 @@ wh="$(cat "${work}/wheelhouse.path")"
 step "wheelhouse ${wh} ($(find "${wh}" -name '*.whl' | wc -l) wheels)"
 step "install.sh --root (arm64 chroot, qemu-user)$([ "${models}" = 1 ] || echo ', --no-models')"
 # install.sh apt-gets only what its list has and packages.txt does not (none, ideally).
-install_args=(--root "${R}" --wheelhouse "${wh}")
+install_args=(--root "${R}" --wheelhouse "${wh}" --no-compile)
 [ "${models}" = 1 ] || install_args+=(--no-models)
 apt_cache_in "${R}"
 # An empty /sys in the chroot (install.sh leaves an existing mount alone): with the host's
@@ -136,6 +207,18 @@ mount -t tmpfs -o size=1m,mode=0755 no-sysfs "${R}/sys"; IB_MOUNTS+=("${R}/sys")
 chroot_umount_all
 apt_cache_out "${R}"
 grep '^install.sh' "${log}" | tail -n 3 | sed 's/^/    /'
+# The .pyc files pip would have compiled under qemu-user (minutes for scipy, scikit-learn,
+# numpy...): bytecode does not depend on the CPU, so the host's Python compiles them when it is
+# the same CPython version (same magic number), with the paths the box will see.
+step "byte-compiling /opt/vitad/venv"
+magic='import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())'
+if [ "$(python3 -c "${magic}" 2>/dev/null)" = "$(in_chroot "${R}" python3 -c "${magic}")" ]; then
+    python3 -m compileall -q -j 0 -s "${R}" -p / "${R}/opt/vitad/venv/lib" >> "${log}" 2>&1 \
+        || echo "build.sh: compileall reported files it cannot compile (see ${log})" >&2
+else
+    in_chroot "${R}" /opt/vitad/venv/bin/python3 -m compileall -q -j 0 /opt/vitad/venv/lib >> "${log}" 2>&1 \
+        || echo "build.sh: compileall reported files it cannot compile (see ${log})" >&2
+fi
 rm -f "${R}/etc/resolv.conf"   # install.sh's copy of the host's; NetworkManager writes the box's
 
 # ---- 3. what makes it an appliance image -----------------------------------------------------
@@ -234,10 +317,12 @@ dd if="${parts}/root.img" of="${img}" bs=1M seek=$(( 4 + BOOT_MIB )) conv=notrun
 mv "${parts}/bootfs"/* "${B}/"
 rm -rf "${parts}"
 
-step "xz ($(du -h --apparent-size "${img}" | cut -f1) image)"
-rm -f "${img}.xz"
-xz -T0 -1 -k "${img}"   # -1: the fastest level that still fits a download; -3 took >8 min on 2 busy cores
-(cd "${IB_BUILD}" && sha256sum "${name}.img.xz" > "${name}.img.xz.sha256")
 echo "image $(du -h --apparent-size "${img}" | cut -f1), sha256 $(sha256sum < "${img}" | cut -d' ' -f1)" >> "${manifest}"
-[ "${keep_img}" = 1 ] || rm -f "${img}"
+rm -f "${img}.xz" "${img}.xz.sha256"   # an older build's, never next to this .img
+if [ "${xz_mode}" = none ]; then
+    step "done: ${img} ($(du -h --apparent-size "${img}" | cut -f1)), .manifest.txt (no xz: --no-xz)"
+    exit 0
+fi
+step "xz ($(du -h --apparent-size "${img}" | cut -f1) image)"
+compress_image "${name}"
 step "done: ${IB_BUILD}/${name}.img.xz ($(du -h "${img}.xz" | cut -f1)), .sha256, .manifest.txt"

@@ -72,8 +72,11 @@ fi
 touch "${stamp}"
 
 # The vitad wheel itself (pure Python; the shipped config rides along as data files).
+# flock: setuptools builds in the source tree (build/, *.egg-info), and .ci/image-tiers runs the
+# amd64 (tier 2) and arm64 (image build) wheelhouses at the same time.
 rm -f "${out}"/vitad-*.whl
-"${python}" -m pip wheel -q --no-deps -w "${out}" "${repo}" >"${sdist_dir}/vitad-build.log" 2>&1 \
+flock "${repo}/pyproject.toml" \
+    "${python}" -m pip wheel -q --no-deps -w "${out}" "${repo}" >"${sdist_dir}/vitad-build.log" 2>&1 \
     || { cat "${sdist_dir}/vitad-build.log" >&2; exit 1; }
 count="$(find "${out}" -maxdepth 1 -name '*.whl' | wc -l)"
 echo "wheelhouse.sh: ${count} wheels for ${arch} in ${out} ($(du -sh "${out}" | cut -f1))"
