@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -81,21 +82,29 @@ def test_fds_threads_and_low_disk(tmp_path, caplog):
 
 def test_real_sample_sees_leaked_fds(tmp_path):
     g = ResourceGuard(RuntimeSettings(state_dir=tmp_path))
-    before = g.sample()
-    assert before.rss_mb > 5 and before.threads >= 1 and before.free_disk_mb is not None
-    fds = [os.open(os.devnull, os.O_RDONLY) for _ in range(40)]
+    # Garbage from earlier tests (an unclosed socket or file) must not be finalized between
+    # the two samples: the collector may run at any allocation and close its fd (CI saw 39
+    # of our 40 fds counted).
+    gc.collect()
+    gc.disable()
+    fds: list[int] = []
     ev = threading.Event()
     threads = [threading.Thread(target=ev.wait) for _ in range(5)]
-    for t in threads:
-        t.start()
     try:
+        before = g.sample()
+        assert before.rss_mb > 5 and before.threads >= 1 and before.free_disk_mb is not None
+        fds += [os.open(os.devnull, os.O_RDONLY) for _ in range(40)]
+        for t in threads:
+            t.start()
         after = g.sample()
         assert after.open_fds >= before.open_fds + 40
         assert after.threads >= before.threads + 5
     finally:
+        gc.enable()
         ev.set()
         for t in threads:
-            t.join()
+            if t.is_alive():
+                t.join()
         for fd in fds:
             os.close(fd)
 
