@@ -56,18 +56,30 @@ def test_empty_slots() -> None:
     assert Slots(number=0).as_dict() == {"machine_number": 0}
 
 
-@pytest.mark.parametrize(("heard", "question"), [
-    ("and jarvis how much is it", "how much is it"),
-    ("day jarvis alright mate", "alright mate"),
-    ("the jervis what time do you close", "what time do you close"),
-    ("hey jarvis hey", ""),
-    ("what time do you close", "what time do you close"),
-    ("how much does jarvis cost", "how much does jarvis cost"),  # not a leading echo
+@pytest.mark.parametrize(("heard", "question", "strict"), [
+    ("and jarvis how much is it", "how much is it", False),
+    ("day jarvis alright mate", "alright mate", False),
+    ("the jervis what time do you close", "what time do you close", False),
+    ("hey jarvis hey", "hey", False),  # the customer's own greeting after the phrase
+    ("hey jarvis hey", "", True),
+    ("hey there", "hey there", False),  # a greeting, not the wake phrase's head
+    ("hey there", "there", True),
+    ("hey", "", True),  # while the question has not started, "hey" is the phrase's head
+    ("what time do you close", "what time do you close", True),
+    ("how much does jarvis cost", "how much does jarvis cost", False),  # not a leading echo
 ])
-def test_the_wake_phrase_echo_is_stripped_from_the_start(heard: str, question: str) -> None:
+def test_the_wake_phrase_echo_is_stripped_from_the_start(heard: str, question: str,
+                                                         strict: bool) -> None:
     from vitad.dialogue.text import strip_leading_words
 
-    assert strip_leading_words(heard, ["hey", "jarvis"]) == question
+    assert strip_leading_words(heard, ["hey", "jarvis"], strict=strict) == question
+
+
+def test_a_short_wake_name_is_stripped_exactly() -> None:
+    from vitad.dialogue.text import strip_leading_words
+
+    assert strip_leading_words("ok bob are you open", ["ok", "bob"]) == "are you open"
+    assert strip_leading_words("ok are you open", ["ok", "bob"]) == "ok are you open"
 
 
 @pytest.mark.parametrize("text", [

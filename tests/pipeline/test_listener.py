@@ -111,6 +111,13 @@ def test_wake_words_are_stripped_from_the_transcript() -> None:
     assert all(not t.text.startswith(("hey", "jarvis")) for t in rig.of(ev.Transcript))
 
 
+def test_a_greeting_after_the_wake_phrase_reaches_the_dialogue() -> None:
+    # "hey" is stripped as the phrase's head only before a wake name: "hey there" is a greeting.
+    rig = Rig([1.3], ["hey", "jarvis", "hey", "there"], preroll_s=0.6).feed(
+        audio(("quiet", 1.0), ("loud", 7 * 0.08), ("quiet", 2.0)))
+    assert rig.utterances[0].text == "hey there"
+
+
 def test_custom_phrase_words_are_stripped() -> None:
     rig = Rig([1.3], ["Bubbles,", "are", "you", "open"],
               wake_settings=WakeSettings(phrase_words=["bubbles"])).feed(

@@ -268,8 +268,11 @@ class Listener:
             self.bus.publish(ev.Transcript(t, turn.turn_id, text, final=False,
                                            engine=self.recognizer.name))
 
-    def _clean(self, text: str) -> str:
-        return strip_leading_words(normalize(text), self.wake_settings.phrase_words)
+    def _clean(self, text: str, *, strict: bool = True) -> str:
+        """Text without the wake phrase's echo; ``strict=False`` for the final transcript,
+        where a lone "hey" is the customer's greeting (see strip_leading_words)."""
+        return strip_leading_words(normalize(text), self.wake_settings.phrase_words,
+                                   strict=strict)
 
     def _only_wake_tail_so_far(self, turn: _Turn, endpoint: Endpoint) -> bool:
         """Was the speech since the wake only the end of the wake phrase?
@@ -304,7 +307,7 @@ class Listener:
             # decodes in a few ms, which is what ending early saves in real time.
             pad_s = max(0.0, self.settings.hangover_s - self.settings.early_hangover_s)
             turn.stream.accept(np.zeros(int(pad_s * 16000), dtype=np.int16))
-        text = self._clean(turn.stream.finish())
+        text = self._clean(turn.stream.finish(), strict=False)
         asr_s = time.perf_counter() - decided_wall
         self._turn = None
         self.wake.reset()
