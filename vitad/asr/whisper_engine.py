@@ -343,12 +343,22 @@ class WhisperRecognizer:
         elapsed = 0.0
         for _ in range(2):
             start = time.perf_counter()
-            segments, _info = self._model.transcribe(
-                audio, language="en", beam_size=self.beam_size, temperature=0.0,
-                without_timestamps=True, condition_on_previous_text=False, vad_filter=False)
-            list(segments)
+            self._decode(audio)
             elapsed = time.perf_counter() - start
         return elapsed * QUESTION_OVER_PROBE
+
+    def _decode(self, audio: np.ndarray, **bias: str) -> list[Any]:
+        """One greedy/beam decode of float32 16 kHz audio: the same settings for questions
+        and the cost probe, so the probe measures what a question costs."""
+        segments, _info = self._model.transcribe(
+            audio, language="en", beam_size=self.beam_size, temperature=0.0,
+            without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
+            # Our limits decide (judge_segments); faster-whisper's own would drop segments
+            # before we could see and count them.
+            no_speech_threshold=None, log_prob_threshold=None,
+            compression_ratio_threshold=None, **bias,
+        )
+        return list(segments)
 
     def transcribe(self, samples: np.ndarray) -> Transcription:
         """16 kHz int16 → checked, normalized text. Raises AsrFailure if decoding fails."""
@@ -363,16 +373,8 @@ class WhisperRecognizer:
         elif self.prompt and self.bias == "hotwords":
             bias["hotwords"] = self.prompt
         try:
-            segments, _info = self._model.transcribe(
-                audio, language="en", beam_size=self.beam_size, temperature=0.0,
-                without_timestamps=True, condition_on_previous_text=False, vad_filter=False,
-                # Our limits decide (judge_segments); faster-whisper's own would drop segments
-                # before we could see and count them.
-                no_speech_threshold=None, log_prob_threshold=None,
-                compression_ratio_threshold=None, **bias,
-            )
-            result = judge_segments(list(segments), self.limits, bias.get("initial_prompt")
-                                    or bias.get("hotwords") or "")
+            result = judge_segments(self._decode(audio, **bias), self.limits,
+                                    bias.get("initial_prompt") or bias.get("hotwords") or "")
         except Exception as exc:
             raise AsrFailure("decode_failed", f"Whisper failed on an utterance: {exc}") from None
         if result.rejected:
