@@ -11,6 +11,9 @@ first; ``make bench-accuracy`` does both) and prints, per configuration, a markd
 * wrong answers — a real intent answered that was not the expected one (or the wrong
   machine); for out-of-domain questions and clips without the wake word, any real answer
 * clarify rate (intent "clarify"), repeat rate ("fallback" on an in-domain question)
+* right after a yes: correct, or a confirmation ("Do you mean the price of washer 6?") that
+  names the expected intent and machine, so the customer's "yes" gets the right answer — the
+  flow the dialogue is built for (issue 11 item 8); intent accuracy does not count these
 * false wakes on clips without the wake word, and per hour on a long babble + machine stream
 * wake recall per voice and per noise kind
 * ASR time after the endpoint (wall time of the recognizer's finish(), median / p90)
@@ -182,6 +185,17 @@ class ClipResult:
     def wrong(self) -> bool:
         return self.answered and not self.correct
 
+    @property
+    def right_after_yes(self) -> bool:
+        """Correct, or a confirmation whose candidate is the right answer (a "yes" gets it)."""
+        if self.correct:
+            return True
+        c = self.clip
+        return (c["type"] == "utterance" and self.intent == "clarify"
+                and self.slots.get("candidate") == c["intent"]
+                and (c["kind"] is None or self.slots.get("machine_type") == c["kind"])
+                and (c["number"] is None or self.slots.get("machine_number") == c["number"]))
+
 
 def pick_turn(events: list, clip: dict) -> tuple[str | None, str | None, dict]:
     """The turn that answers this clip's question: the one woken nearest the wake phrase."""
@@ -242,6 +256,7 @@ def summarize(results: list[ClipResult]) -> dict[str, Any]:
         "n_silent_clips": len(silent),
         "intent_accuracy": _frac(sum(r.correct for r in utt), len(utt)),
         "intent_accuracy_when_woken": _frac(sum(r.correct for r in woke), len(woke)),
+        "right_after_yes": _frac(sum(r.right_after_yes for r in utt), len(utt)),
         "accuracy_by_snr": {k: [sum(r.correct for r in v), len(v)] for k, v in by_snr.items()},
         "wer": _frac(edits, words),
         "wrong_answers": [sum(r.wrong for r in results), len(results)],
@@ -343,7 +358,8 @@ def false_wakes_per_hour(corpus: Path, manifest: dict) -> dict[str, Any]:
 def table(rows: list[dict[str, Any]], split: str) -> str:
     head = ["config", "n", "intent acc", *[f"{s} dB" if s != "clean" else s
                                            for s in SNR_ORDER],
-            "acc if woken", "WER", "wrong", "wrong OOD/no-wake", "clarify", "repeat",
+            "acc if woken", "right after a yes", "WER", "wrong", "wrong OOD/no-wake", "clarify",
+            "repeat",
             "no answer", "false wake clips", "ASR s med/p90", "RTF"]
     lines = [f"Intent accuracy on the '{split}' split (real pipeline, captions only)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -357,7 +373,8 @@ def table(rows: list[dict[str, Any]], split: str) -> str:
         name = r["name"] + (f" ({', '.join(r['degraded'])})" if r["degraded"] else "")
         cells = [name, str(r["n_utterances"]), _pct(r["intent_accuracy"]),
                  *[rate(*snr[s]) if s in snr else "–" for s in SNR_ORDER],
-                 _pct(r["intent_accuracy_when_woken"]), _pct(r["wer"]),
+                 _pct(r["intent_accuracy_when_woken"]), _pct(r.get("right_after_yes")),
+                 _pct(r["wer"]),
                  rate(*r["wrong_answers"]), rate(*ood), rate(*r["clarify"]),
                  rate(*r["repeat_in_domain"]), rate(*r["no_answer"]),
                  f"{r['false_wake_clips'][0]}/{r['false_wake_clips'][1]}",
