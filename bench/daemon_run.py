@@ -107,11 +107,13 @@ def _turns(log_text: str, question_ends: list[float]) -> list[Turn]:
 
 def run_conversation(audio: np.ndarray, question_ends: list[float], *, engine: str,
                      env: dict[str, str], tts_cache: Path | None, listen: dict[str, Any],
-                     idle_s: float = 20.0, keep_log: Path | None = None) -> DaemonRun:
+                     idle_s: float = 20.0, keep_log: Path | None = None,
+                     tts_settings: dict[str, Any] | None = None) -> DaemonRun:
     """Start ``vitad run`` on ``audio`` (+ ``idle_s`` of noise after it), return its turns.
 
     ``tts_cache`` None: the cache is off, so every answer is synthesized on demand (misses).
     ``keep_log``: where to copy the daemon's log (to see why a turn is missing).
+    ``tts_settings``: more [tts] keys (e.g. prepare_ahead = false).
     """
     from footprint import noise
 
@@ -121,7 +123,7 @@ def run_conversation(audio: np.ndarray, question_ends: list[float], *, engine: s
         tail = noise(idle_s + 10)
         write_wav(wav, np.concatenate([audio, tail]).astype(np.int16), INTERNAL_RATE)
         tts = ({"cache_dir": str(tts_cache)} if tts_cache is not None
-               else {"cache_max_mb": 0.0})
+               else {"cache_max_mb": 0.0}) | (tts_settings or {})
         data = config_dict(tmp, audio={"input": f"wav:{wav}", "output": "null"},
                            avatar={"enabled": True}, asr=asr_section(engine), tts=tts,
                            listen=listen)

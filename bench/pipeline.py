@@ -129,6 +129,9 @@ def main() -> None:
     parser.add_argument("--tts-cache", type=Path,
                         default=Path.home() / ".cache" / "vitad-bench" / "tts-cache",
                         help="the process's TTS cache, kept between runs as on a real box")
+    parser.add_argument("--cold", action="store_true",
+                        help="two more process runs on an empty cache with the preparer off: "
+                             "speculation on and off")
     args = parser.parse_args()
     config = load_config(None)
     listen = {} if args.early is None else {"early_hangover_s": args.early}
@@ -199,11 +202,24 @@ def run_process(engines, args: argparse.Namespace, listen: dict) -> None:  # typ
     audio, _, question_ends = build(engines, QUESTIONS, lead_s=25.0)
     args.tts_cache.mkdir(parents=True, exist_ok=True)
     print(f"\nthe real `vitad run` ({args.engine}, avatar on the dummy display)")
-    for label, tts_cache in (("answers prepared ahead", args.tts_cache), ("TTS cache off", None)):
-        name = "prepared" if tts_cache is not None else "nocache"
+    runs: list[tuple[str, str, Path | None, dict]] = [
+        ("answers prepared ahead", "prepared", args.tts_cache, {}),
+        ("TTS cache off", "nocache", None, {})]
+    if args.cold:
+        # A box just started (or reloaded) before its answers are prepared: an empty cache,
+        # the preparer off, so only speculation (a confident partial's answer synthesized
+        # before the turn ends) can make a first answer a cache hit.
+        for label, name, speculate in (("empty cache, not prepared, speculation on",
+                                        "speculate", True),
+                                       ("empty cache, not prepared, speculation off",
+                                        "nospeculate", False)):
+            cold = Path(tempfile.mkdtemp(prefix=f"vitad-bench-{name}-"))
+            runs.append((label, name, cold, {"prepare_ahead": False, "speculate": speculate}))
+    for label, name, tts_cache, tts_settings in runs:
         daemon_log = Path(tempfile.gettempdir()) / f"vitad-bench-{name}.log"
         run = run_conversation(audio, question_ends, engine=args.engine, env=env,
-                               tts_cache=tts_cache, listen=listen, keep_log=daemon_log)
+                               tts_cache=tts_cache, listen=listen, keep_log=daemon_log,
+                               tts_settings=tts_settings)
         lat = [t.true_latency for t in run.turns if t.true_latency is not None]
         print(f"  {label}: READY after {run.ready_s:.1f} s, prepared: {run.prepared}; "
               f"{len(lat)}/{len(run.turns)} questions answered")

@@ -62,3 +62,29 @@ def test_daemon_prepares_pauses_for_a_turn_and_re_prepares_a_new_price(tmp_path:
     finally:
         daemon.stop()
     assert not (daemon.preparer._thread and daemon.preparer._thread.is_alive())
+
+
+def test_without_preparation_a_confident_partial_is_spoken_from_the_cache(
+        tmp_path: Path) -> None:
+    wav = tmp_path / "mic.wav"
+    write_wav(wav, np.zeros(INTERNAL_RATE * 60, dtype=np.int16), INTERNAL_RATE)
+    config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": "null"},
+                          tts={"prepare_ahead": False})
+    cache = tmp_path / "tts-cache"
+    daemon = Daemon(config, Edges(realtime=False))
+    try:
+        daemon.start()
+        assert wait_until(lambda: daemon._health_doc()["prepare_state"] == "off", 10)
+        assert not list(cache.glob("*.pcm"))
+        # The listener's judge reads a whole, confident question before the turn ends.
+        question = "what time do you close tonight"
+        complete = daemon.pipeline.listener.complete
+        assert complete is not None and complete(question)
+        assert wait_until(lambda: daemon._health_doc()["speculated"] == 1, 60)
+        reply = daemon.engines.dialogue.preview(question).text
+        tts = daemon.engines.tts
+        assert tts is not None
+        first = next(iter(tts.speak(reply)))  # what the speaker says first: a cache hit
+        assert first.cached and len(list(cache.glob("*.pcm"))) == 1
+    finally:
+        daemon.stop()

@@ -211,3 +211,18 @@ def test_the_confirmation_asks_about_the_intent_that_knows_the_words(
     ask = dialogue.respond(question)
     assert ask.intent == "clarify" and ask.slots["candidate"] == "hours"
     assert dialogue.respond("yes").intent == "hours"
+
+
+def test_a_preview_answers_like_a_first_question_and_touches_no_conversation(
+        dialogue: Dialogue) -> None:
+    # The speculator's question: what will "how much is the big washer" get? Asked while a
+    # confirmation is pending, the preview must neither answer nor clear it.
+    assert dialogue.respond(UNSURE, now=0.0).intent == "clarify"
+    sessions = len(dialogue.sessions)
+    preview = dialogue.preview("how much is the big washer")
+    assert preview.intent == "prices"
+    assert preview.text == "The big washer is 7 dollars 50 for about 40 minutes."
+    assert dialogue.preview("washer 7 is broken").intent == "report_problem"
+    assert len(dialogue.sessions) == sessions
+    yes = dialogue.respond("yeah", now=3.0)  # the pending confirmation is still there
+    assert yes.intent == "prices" and yes.slots["machine"] == "washer_large"

@@ -40,3 +40,26 @@ def test_without_a_voice_the_tts_stage_is_absent(config) -> None:  # type: ignor
     engines.tts = None  # what a voice that failed to load leaves behind
     pipeline = assemble(config, engines, ev.EventBus(), TimelineSpeaker(None, ev.EventBus()))
     assert Stage.TTS not in pipeline.stages and pipeline.stages[-1] is Stage.SPEAKER
+
+
+class RecordingSpeculator:
+    def __init__(self) -> None:
+        self.replies: list[str] = []
+
+    def ahead(self, reply: str) -> None:
+        self.replies.append(reply)
+
+
+def test_a_confident_whole_partial_has_its_answer_speculated(config) -> None:  # type: ignore[no-untyped-def]
+    engines = load_engines(config)
+    speculator = RecordingSpeculator()
+    pipeline = assemble(config, engines, ev.EventBus(), TimelineSpeaker(None, ev.EventBus()),
+                        speculator=speculator)
+    complete = pipeline.listener.complete
+    assert complete is not None
+    assert not complete("how much is the")  # not finished: nothing to predict yet
+    assert speculator.replies == []
+    question = "what time do you close tonight"
+    assert complete(question)
+    assert speculator.replies == [engines.dialogue.preview(question).text]
+    assert "11" in speculator.replies[0]  # the hours answer, from the shop's facts

@@ -179,6 +179,8 @@ class TtsSettings(Section):
     cache_dir: Path = Path("/var/cache/vitad/tts")
     cache_max_mb: Annotated[float, Field(ge=0, le=10000)] = 64.0
     sentence_pause_s: Annotated[float, Field(ge=0, le=2)] = 0.15
+    prepare_ahead: bool = True  # every answer synthesized into the cache in the background
+    speculate: bool = True  # synthesize a confident partial's answer before the turn ends
 
     @field_validator("voice")
     @classmethod

@@ -45,6 +45,7 @@ from vitad.runtime.memory import limit_malloc_arenas, release_free_memory
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
 from vitad.runtime.stackdump import install_stack_dump_signal
 from vitad.tts.prepare import Preparer, TurnGate
+from vitad.tts.speculate import Speculator
 
 if TYPE_CHECKING:
     from vitad.avatar.view import AvatarView
@@ -85,6 +86,7 @@ class Daemon:
         self.engines: Engines
         self.pipeline: Pipeline
         self.reloader: Reloader
+        self.speculator: Speculator | None = None
         self.rt: ApplianceRuntime | None = None
         self.avatar: AvatarView | None = None
         self.speaker: LiveSpeaker | None = None
@@ -120,8 +122,14 @@ class Daemon:
         self._start_runtime()
         self._start_avatar()
         speaker = self._start_speaker()
+        # A confident partial's answer is synthesized before the turn ends (a cache miss
+        # after a start or a reload becomes a hit); the voice is the pipeline's current one.
+        self.speculator = speculator = Speculator(
+            lambda: self.pipeline.engines.tts if self.config.tts.speculate else None)
+        self._started("speculator", speculator.close)
         self.pipeline = assemble(self.config, self.engines, self.bus, speaker,
-                                 store_report=self._store_report, schedule=self.schedule)
+                                 store_report=self._store_report, schedule=self.schedule,
+                                 speculator=speculator)
         self.mic = MicSupervisor(lambda: self.config, self.bus, self.health, self.clock,
                                  sleep=lambda s: self._sleep_beating("listener", s),
                                  factory=self.edges.source)
@@ -144,7 +152,8 @@ class Daemon:
     def _prepare_answers(self) -> None:
         """Synthesize every answer of the loaded config into the TTS cache (background)."""
         dialogue = self.engines.dialogue
-        self.preparer.prepare(self.engines.tts, lambda: all_replies(dialogue))
+        voice = self.engines.tts if self.config.tts.prepare_ahead else None  # None: "off"
+        self.preparer.prepare(voice, lambda: all_replies(dialogue))
 
     def _started(self, name: str, stop: Callable[[], None]) -> None:
         self._started_parts.append((name, stop))
@@ -342,6 +351,8 @@ class Daemon:
         doc["mic_dropped_chunks"] = self.mic.dropped if self.mic is not None else 0
         doc["stalled_loops"] = self.supervisor.check()
         doc.update(self.preparer.progress().health())
+        # Answers' first words synthesized while the customer was still asking.
+        doc["speculated"] = self.speculator.synthesized if self.speculator else 0
         doc["schedule"] = self.schedule.health()  # quiet hours now; "dim" for the screen
         return doc
 

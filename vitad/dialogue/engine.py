@@ -159,6 +159,12 @@ class Dialogue:
                 return answer
         return self._handle(session, text, heard_confidence)
 
+    def preview(self, text: str) -> Answer:
+        """The answer ``text`` would get as a first question, touching no conversation: what
+        the speaker will most likely say once a confident partial becomes the final text
+        (speculative preparation, vitad/tts/speculate.py)."""
+        return self._handle(Session(), self._digits_as_words(text))
+
     def _handle(self, session: Session, text: str,
                 heard_confidence: float | None = None) -> Answer:
         slots = self._slots.extract(text)

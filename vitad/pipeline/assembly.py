@@ -54,16 +54,25 @@ class ReplySpeaker(Protocol):
         ...
 
 
+class Speculation(Protocol):
+    """Prepares a predicted reply's first words (vitad.tts.speculate.Speculator)."""
+
+    def ahead(self, reply: str) -> None: ...
+
+
 class Pipeline:
     """The assembled stages; :func:`assemble` builds it (the only place callbacks are wired)."""
 
     def __init__(self, config: Config, engines: Engines, bus: ev.EventBus,
                  speaker: ReplySpeaker,
                  store_report: Callable[[ev.ProblemReport], int | None] | None = None,
-                 schedule: Schedule | None = None) -> None:
+                 schedule: Schedule | None = None,
+                 speculator: Speculation | None = None) -> None:
         self.config = config
         self.engines = engines
         self.speaker = speaker
+        self.speculator = speculator
+        self._judge = judge_for(engines.dialogue)
         # Wake / understood / error tones through the reply speaker (one that can chime).
         self.earcons: Earcons | None = None
         if isinstance(speaker, Chimer):
@@ -73,7 +82,7 @@ class Pipeline:
         self.listener = Listener(
             config.wake, config.listen, engines.wake, engines.vad, engines.recognizer, bus,
             on_utterance=self.turns, gate=speaker.is_playing, barge_in=self.barge_in,
-            partials=config.asr.partials, complete=judge_for(engines.dialogue),
+            partials=config.asr.partials, complete=self._complete,
         )
 
     @property
@@ -90,11 +99,24 @@ class Pipeline:
 
     def use(self, config: Config, engines: Engines) -> None:
         """Switch to reloaded settings and engines. Between turns, on the feeding thread."""
+        self._judge = judge_for(engines.dialogue)
         self.listener.replace(config.wake, config.listen, engines.wake, engines.vad,
                               engines.recognizer, partials=config.asr.partials,
-                              complete=judge_for(engines.dialogue))
+                              complete=self._complete)
         self.turns.dialogue = engines.dialogue
         self.config, self.engines = config, engines
+
+    def _complete(self, text: str) -> bool:
+        """The early endpoint's question: is this partial a whole, confident question? When
+        it is, its answer is known before the turn ends: the speculator (the daemon's; a
+        simulation runs faster than real time and has none) prepares its first words."""
+        verdict = self._judge(text)
+        if verdict and self.speculator is not None:
+            try:
+                self.speculator.ahead(self.engines.dialogue.preview(text).text)
+            except Exception:  # an optimisation: the turn goes on as it would without
+                log.exception("speculative answer failed")
+        return verdict
 
     def barge_in(self, detection: Detection, t: float) -> bool:
         """A wake word while we speak: a customer interrupting, or our own voice?"""
@@ -109,6 +131,7 @@ class Pipeline:
 
 def assemble(config: Config, engines: Engines, bus: ev.EventBus, speaker: ReplySpeaker,
              store_report: Callable[[ev.ProblemReport], int | None] | None = None,
-             schedule: Schedule | None = None) -> Pipeline:
+             schedule: Schedule | None = None,
+             speculator: Speculation | None = None) -> Pipeline:
     """wake → endpoint → ASR → dialogue → TTS → speaker, from loaded engines."""
-    return Pipeline(config, engines, bus, speaker, store_report, schedule)
+    return Pipeline(config, engines, bus, speaker, store_report, schedule, speculator)
