@@ -12,6 +12,8 @@ item is a fresh conversation. An item is
 
 Only the dev split's misses are printed with their text (tune on dev only); the test split
 gets counts per intent. ``--show-test`` prints the test misses too, for a final report.
+``--corpus bench/corpus/paraphrases_fresh.toml`` scores a second, independently written set
+(all dev: 92 items, 6-10 per intent) — more to tune on without touching the test split.
 
 ``--transcripts RESULTS.json`` re-scores instead the recognizer's recorded transcripts (and
 confidences) of a ``bench/accuracy.py`` results file, in seconds and without audio, so a
