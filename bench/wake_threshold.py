@@ -5,7 +5,8 @@ wake phrase, split dev/test (choose on dev, report test), the clips without the 
 the noise-only clips, and the 30-minute stream of babble and machine noise with customers
 talking but no wake word (its first half counts as dev, its second as test). Every frame goes
 through the daemon's own ``WakeDetector.score_frame`` (wake model, then the verifier on frames
-at or over the gate), so the numbers are the daemon's. Prints numbers, not a test.
+at or over the gate; gate 0 = every frame), so the numbers are the daemon's. Prints numbers,
+not a test.
 
 1. a sweep: one line per (threshold) and per (threshold, verifier gate, verifier threshold);
 2. the detail of the shipped ``[wake]`` settings, or of ``--pick``, against the wake model
@@ -13,9 +14,9 @@ at or over the gate), so the numbers are the daemon's. Prints numbers, not a tes
    SNR; false wakes; and for the misses the best score they reached (near miss, or nothing?).
 
 Usage: python bench/wake_threshold.py [--thresholds 0.5,0.3,0.2] [--verifier bundled]
-       [--gates 0.005,0.02] [--verifier-thresholds 0.8,0.9] [--verifier-frames 1,2]
-       [--pick 0.3,0.005,0.8,2] [--noise-suppression 2]
-       python bench/wake_threshold.py --cost   # CPU of the detector, verifier off vs on
+       [--gates 0,0.001,0.02] [--verifier-thresholds 0.9,0.95] [--verifier-frames 2,3]
+       [--pick 0.3,0.001,0.95,3] [--noise-suppression 2] [--corpus DIR]
+       python bench/wake_threshold.py --cost   # CPU and memory, verifier off vs on
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script 
 from vitad.audio.wavfile import read_wav_internal
 from vitad.config.loader import load_config, shipped_config_dir
 from vitad.config.schema import WakeSettings
-from vitad.pipeline.wake import FRAME, WakeDetector
+from vitad.pipeline.wake import FRAME, WakeDetector, bundled_verifier_path
+from vitad.pipeline.wake_verifier import FEATURE_FRAMES, load_verifier
 
 CORPUS = Path(__file__).resolve().parent / "corpus" / "out"  # --corpus: another generate.py --out
 REFRACTORY_S = 2.0
@@ -183,10 +185,15 @@ def cost(verifier: str, corpus: Path, minutes: float = 5.0) -> None:
     manifest = json.loads((corpus / "manifest.json").read_text())
     audio = read_wav_internal(corpus / manifest["stream"]["file"])[: int(minutes * 60 * 16000)]
     shipped = load_config(shipped_config_dir() / "vitad.toml").wake
+    if verifier:
+        before = rss_mib()
+        held = [load_verifier(_verifier_path(verifier)) for _ in range(10)]
+        print(f"RSS of one loaded verifier: {(rss_mib() - before) / len(held) * 1024:.0f} KiB "
+              f"(10 loaded)")
     for name, setting in (("off", ""), ("on", verifier)):
         detector = WakeDetector(shipped.model_copy(update={"verifier": setting}),
                                 shipped_config_dir())
-        held = detector.verifier.weights.nbytes if detector.verifier is not None else 0
+        held = detector.verifier.nbytes if detector.verifier is not None else 0
         asked = 0
         start = time.process_time()
         for i in range(0, len(audio) - FRAME + 1, FRAME):
@@ -195,6 +202,24 @@ def cost(verifier: str, corpus: Path, minutes: float = 5.0) -> None:
         print(f"verifier {name:3s}: {100 * cpu / (len(audio) / 16000):.2f} % of one core over "
               f"{minutes:g} min of babble + machines; verifier asked on {asked} of "
               f"{len(audio) // FRAME} frames; verifier weights in memory {held / 1024:.1f} KiB")
+        if detector.verifier is not None:
+            window = detector._model.preprocessor.get_features(FEATURE_FRAMES)
+            start = time.perf_counter()
+            for _ in range(2000):
+                detector.verifier.probability(window)
+            print(f"  the verifier alone: {(time.perf_counter() - start) / 2000 * 1e6:.0f} us "
+                  f"per 80 ms frame")
+
+
+def _verifier_path(setting: str) -> Path:
+    return bundled_verifier_path() if setting == "bundled" else Path(setting)
+
+
+def rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def floats(text: str) -> list[float]:
@@ -207,9 +232,11 @@ def main() -> None:
     parser.add_argument("--verifier", default=None,
                         help='[wake] verifier ("bundled", a .npz path; default: the shipped '
                         'config\'s; "" = none)')
-    parser.add_argument("--gates", default="0.002,0.005,0.01,0.02")
-    parser.add_argument("--verifier-thresholds", default="0.5,0.7,0.8,0.9,0.95")
-    parser.add_argument("--verifier-frames", default="1,2")
+    parser.add_argument("--gates", default="0,0.0005,0.001,0.002,0.02",
+                        help="the wake model's score from which the verifier is asked (0: "
+                        "every frame)")
+    parser.add_argument("--verifier-thresholds", default="0.8,0.9,0.95,0.98")
+    parser.add_argument("--verifier-frames", default="2,3")
     parser.add_argument("--pick", default=None,
                         help="threshold,gate,verifier_threshold,frames for the detail "
                         "(default: the shipped config's [wake])")
@@ -235,7 +262,7 @@ def main() -> None:
     else:
         pick = Rule(shipped.threshold, shipped.verifier_gate if verifier else None,
                     shipped.verifier_threshold, shipped.verifier_frames)
-    lowest_gate = min([*gates, *([pick.gate] if pick.gate else [])], default=0.5)
+    lowest_gate = min([*gates, *([pick.gate] if pick.gate is not None else [])], default=0.5)
     # threshold 0.99: the verifier is asked on every frame at or over the lowest gate.
     detector = WakeDetector(WakeSettings(threshold=0.99, refractory_s=0.0,
                                          noise_suppression=args.noise_suppression,

@@ -95,9 +95,10 @@ class WakeSettings(Section):
     # Second stage (vitad/pipeline/wake_verifier.py): "" = off, "bundled" = the shipped
     # hey_jarvis verifier, or a path to a .npz from bench/train_wake_verifier.py.
     verifier: str = ""
-    verifier_gate: Annotated[float, Field(gt=0, lt=1)] = 0.02
-    verifier_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.98
-    verifier_frames: Annotated[int, Field(ge=1, le=5)] = 2  # consecutive frames it must accept
+    # The wake model's score from which the verifier is asked; 0 = on every 80 ms frame.
+    verifier_gate: Annotated[float, Field(ge=0, lt=1)] = 0.001
+    verifier_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    verifier_frames: Annotated[int, Field(ge=1, le=5)] = 3  # consecutive frames it must accept
     barge_in: StrictBool = True
     playback_tail_s: Annotated[float, Field(ge=0, le=3)] = 0.3
     phrase_words: list[str] = Field(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -99,6 +99,10 @@ def load_engines(config: Config, cache_dir: Path | None = None,
         wake = timed("wake", lambda: WakeDetector(config.wake, config.base_dir))
         self_check = timed("self_check",
                            lambda: SelfVoiceCheck(config.wake, config.base_dir, share=wake))
+    degraded += wake.degraded  # e.g. a broken [wake] verifier: the wake model alone
+    if old is not None and not wake.degraded:  # a reload fixed it: health says ok again
+        degraded += [replace(d, active=False) for d in old.degraded
+                     if d.component == "wake" and d.active]
     vad = old.vad if old is not None else timed("vad", SileroVad)
     # The shop's domain sentences restrict/correct the recognizer ([asr] domain).
     domain = build_domain(config, dialogue)

@@ -2,8 +2,9 @@
 
 openWakeWord scores 80 ms frames; we buffer arbitrary chunk sizes into 1280-sample frames.
 A refractory period stops one utterance of "hey jarvis" firing twice. An optional second
-stage (``[wake] verifier``, vitad/pipeline/wake_verifier.py) also fires on frames the wake
-model scored only ``verifier_gate`` or more when a verifier on the same features is sure.
+stage (``[wake] verifier``, vitad/pipeline/wake_verifier.py) also fires when a verifier on the
+same features is sure for ``verifier_frames`` frames in a row, on frames the wake model scored
+at least ``verifier_gate`` (0: every frame).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from vitad import events as ev
 from vitad.config.schema import WakeSettings
 from vitad.errors import WakeFailure
 from vitad.pipeline.ortsessions import import_openwakeword, make_lean, sharing_sessions
@@ -30,9 +32,13 @@ FRAME = 1280  # 80 ms at 16 kHz: openWakeWord's native step
 
 @dataclass(frozen=True)
 class Detection:
+    """``score``: how sure the detector is (what the ``Wake`` event carries): the higher of the
+    wake model's score and, when the verifier confirmed the wake, its probability."""
+
     model: str
-    score: float  # the wake model's own score
+    score: float
     verified: float | None = None  # the verifier's probability, when it had a say
+    model_score: float | None = None  # the wake model's own score, when it differs
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,13 @@ def bundled_verifier_path() -> Path:
     return folder / "hey_jarvis_verifier.npz"
 
 
-def _load_verifier(settings: WakeSettings, base_dir: Path,
-                   model_names: list[str]) -> WakeVerifier | None:
-    """The configured verifier, or None (off, or unusable: one error line, wake goes on)."""
+VERIFIER_DEGRADED = "wake_verifier_unavailable"
+
+
+def _load_verifier(settings: WakeSettings, base_dir: Path, model_names: list[str],
+                   problems: list[str] | None = None) -> WakeVerifier | None:
+    """The configured verifier, or None (off, or unusable: one error line, wake goes on;
+    the line is also appended to ``problems``)."""
     if not settings.verifier:
         return None
     if settings.verifier == "bundled":
@@ -68,12 +78,16 @@ def _load_verifier(settings: WakeSettings, base_dir: Path,
         verifier = load_verifier(path)
     except WakeFailure as exc:
         log.error("wake: %s; waking on the wake model's score alone", exc.message)
+        if problems is not None:
+            problems.append(exc.message)
         return None
     if verifier.model not in model_names:
         if settings.verifier != "bundled":  # the shipped one simply does not apply
-            log.error("wake: verifier %s is for the model %r, which is not loaded (%s); "
-                      "waking on the wake model's score alone", path, verifier.model,
-                      ", ".join(model_names))
+            problem = (f"verifier {path} is for the model {verifier.model!r}, which is not "
+                       f"loaded ({', '.join(model_names)})")
+            log.error("wake: %s; waking on the wake model's score alone", problem)
+            if problems is not None:
+                problems.append(problem)
         return None
     return verifier
 
@@ -150,7 +164,10 @@ class WakeDetector:
         self._samples_seen = 0
         self._refractory_until = -1.0
         self._verified_run = 0
-        self.verifier = _load_verifier(settings, base_dir, self.model_names)
+        problems: list[str] = []
+        self.verifier = _load_verifier(settings, base_dir, self.model_names, problems)
+        # The loader (vitad/pipeline/engines.py) publishes these with the other stages'.
+        self.degraded = [ev.Degraded(0.0, "wake", VERIFIER_DEGRADED, True, p) for p in problems]
 
     @property
     def model_names(self) -> list[str]:
@@ -164,8 +181,7 @@ class WakeDetector:
         verifier = self.verifier
         if (verifier is not None and score < self.settings.threshold
                 and scores.get(verifier.model, 0.0) >= self.settings.verifier_gate):
-            # Only where the wake model heard something (~1 % of frames in babble): one
-            # 1536-long dot product, ~0.02 ms against the ~2 ms the wake model takes.
+            # ~0.02 ms against the ~1-2 ms the wake model takes: with gate 0, every frame.
             verified = verifier.probability(self._model.preprocessor.get_features(
                 FEATURE_FRAMES))
             name, score = verifier.model, scores[verifier.model]
@@ -187,8 +203,15 @@ class WakeDetector:
         best: Detection | None = None
         for i in range(0, usable, FRAME):
             frame = self.score_frame(data[i : i + FRAME])
-            if self.fires(frame) and (best is None or frame.score > best.score):
-                best = Detection(frame.model, frame.score, frame.verified)
+            if not self.fires(frame):
+                continue
+            if frame.score >= self.settings.threshold or frame.verified is None:
+                found = Detection(frame.model, frame.score)
+            else:  # the verifier's wake: its probability says how sure we are
+                found = Detection(frame.model, max(frame.score, frame.verified),
+                                  frame.verified, frame.score)
+            if best is None or found.score > best.score:
+                best = found
         if best is None or t_end < self._refractory_until:
             return None
         self._refractory_until = t_end + self.settings.refractory_s
