@@ -295,7 +295,7 @@ def load_paraphrases(config: Config, path: Path = PARAPHRASES) -> list[dict]:
     from vitad.dialogue.intents import load_intents
 
     intents = load_intents(config.base_dir / config.dialogue.intents).intents
-    numbers = {k: set() for k in ("washer", "dryer")}
+    numbers: dict[str, set[int]] = {k: set() for k in ("washer", "dryer")}
     for m in config.shop.machines:
         numbers.setdefault(m.kind, set()).update(m.numbers)
     items = tomllib.loads(path.read_text())["item"]
