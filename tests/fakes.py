@@ -8,7 +8,7 @@ import numpy as np
 
 from vitad.config.schema import TtsSettings
 from vitad.pipeline.wake import Detection
-from vitad.tts.piper_engine import SpokenSentence
+from vitad.tts.piper_engine import SpokenPiece, SpokenSentence
 from vitad.tts.sentences import split_sentences
 
 
@@ -20,6 +20,7 @@ class FakeTts:
     def __init__(self) -> None:
         self.settings = TtsSettings(sentence_pause_s=0.0)
         self.spoken: list[str] = []
+        self.piece_samples: int | None = None  # pieces(): None gives each sentence whole
 
     def speak(self, text: str):  # type: ignore[no-untyped-def]
         for sentence in split_sentences(text):
@@ -27,6 +28,17 @@ class FakeTts:
             n = int(self.rate * 0.1 * len(sentence.split()))
             tone = (np.sin(np.arange(n) / 3.0) * 8000).astype(np.int16)
             yield SpokenSentence(sentence, tone, cached=False, synth_s=0.0)
+
+    def pieces(self, text: str):  # type: ignore[no-untyped-def]
+        """Like PiperTts.pieces: each sentence whole, or in pieces of ``piece_samples``
+        (a chunk decoded window by window on a cache miss)."""
+        for s in self.speak(text):
+            step = self.piece_samples or max(len(s.samples), 1)
+            starts = range(0, max(len(s.samples), 1), step)
+            for n, i in enumerate(starts):
+                yield SpokenPiece(s.text, s.samples[i : i + step], i, n == 0,
+                                  n == len(starts) - 1, s.cached, 0.0, s.visemes,
+                                  s.ends_sentence)
 
     def pause(self, ends_sentence: bool = True) -> np.ndarray:
         return np.zeros(0, dtype=np.int16)

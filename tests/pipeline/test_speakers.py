@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+
+import numpy as np
 
 from tests.fakes import FakeTts, FlakySink
 from vitad import events as ev
 from vitad.pipeline.endpoint import Endpoint
 from vitad.pipeline.listener import Utterance
-from vitad.pipeline.speakers import LiveSpeaker, TimelineSpeaker
+from vitad.pipeline.speakers import PIECES_AHEAD, LiveSpeaker, TimelineSpeaker
+from vitad.tts.windowed import windows
 
 
 def utterance(turn: str = "t1", decided_at: float = 5.0) -> Utterance:
@@ -165,5 +169,103 @@ def test_live_speaker_synthesizes_the_next_chunk_while_this_one_plays() -> None:
         # so it was ready the moment the first ended: no 0.3 s hole between them.
         assert voice.started["Nine ten."] < said[0].t + 0.2
         assert said[1].t - said[0].t < 0.8 + 0.15
+    finally:
+        speaker.close()
+
+
+def _wait_for_turn_end(seen: list[ev.Event], timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not any(isinstance(e, ev.TurnEnd) for e in seen) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert any(isinstance(e, ev.TurnEnd) for e in seen), "the reply never finished"
+
+
+def test_live_speaker_plays_a_chunk_that_comes_in_pieces_as_one_sentence() -> None:
+    bus = ev.EventBus()
+    seen = collect(bus)
+    voice = FakeTts()
+    voice.piece_samples = 3000  # a cache miss decoded window by window
+    sink = FlakySink()
+    speaker = LiveSpeaker(voice, sink, bus, time.monotonic, realtime=False)  # type: ignore[arg-type]
+    speaker.start()
+    try:
+        speaker.say("t1", "One two three four. Five six.", utterance(), "x")
+        _wait_for_turn_end(seen)
+    finally:
+        speaker.close()
+    said = [e.text for e in seen if isinstance(e, ev.SpeakingSentence)]  # once per chunk
+    assert said == ["One two three four.", "Five six."]
+    assert [e.type for e in seen].count("audio_out_start") == 1
+    assert sink.samples == int(22050 * 0.1) * 6  # every piece played, nothing twice
+
+
+class _FirstWriteSink(FlakySink):
+    """Notes whether the chunk was already in the TTS cache at the first audio written."""
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        super().__init__()
+        self.check = check
+        self.cached_at_first_write: bool | None = None
+        self.written: list[np.ndarray] = []
+
+    def write(self, samples: np.ndarray) -> None:
+        if self.cached_at_first_write is None:
+            self.cached_at_first_write = self.check()
+        self.written.append(samples.copy())
+        super().write(samples)
+
+
+def test_live_speaker_starts_a_miss_before_its_chunk_is_decoded(tts) -> None:  # type: ignore[no-untyped-def]
+    """The real voice: on a cache miss the first window plays while the rest is decoded (the
+    chunk reaches the cache only with its last piece), and the reply is all there."""
+    text = "The big dryers on the back wall take cards and coins and the app."
+    assert tts.windowed
+    key = tts.cache_key(text)
+    bus = ev.EventBus()
+    seen = collect(bus)
+    sink = _FirstWriteSink(lambda: tts.cache.get(key) is not None)
+    speaker = LiveSpeaker(tts, sink, bus, time.monotonic, realtime=False)
+    speaker.start()
+    try:
+        speaker.say("t1", text, utterance(), "x")
+        _wait_for_turn_end(seen)
+    finally:
+        speaker.close()
+    starts = [e for e in seen if isinstance(e, ev.AudioOutStart)]
+    assert len(starts) == 1 and not starts[0].cached
+    assert sink.cached_at_first_write is False
+    cached = tts.cache.get(key)
+    assert cached is not None
+    # More pieces than the read-ahead may make while the first plays: the first write came
+    # before the chunk's last piece was decoded, whatever the threads' timing.
+    assert len(cached.samples) > 256 * sum(hi - lo for lo, hi in windows(10**6)[:PIECES_AHEAD + 1])
+    played = np.concatenate(sink.written)
+    assert len(played) >= len(cached.samples)  # the chunk, then its pause
+    assert np.abs(played[: len(cached.samples)]).max() > 3000
+    said = [e.text for e in seen if isinstance(e, ev.SpeakingSentence)]
+    assert said == [text]
+    visemes = {e.viseme for e in seen if isinstance(e, ev.MouthLevel)}
+    assert len(visemes - {None}) >= 3  # the phoneme track followed across the pieces
+
+
+def test_a_barge_in_stops_a_reply_that_comes_in_pieces() -> None:
+    bus = ev.EventBus()
+    seen = collect(bus)
+    voice = FakeTts()
+    voice.piece_samples = 2000  # ~90 ms pieces, as a miss's first windows
+    speaker = LiveSpeaker(voice, None, bus, time.monotonic, realtime=True)  # type: ignore[arg-type]
+    speaker.start()
+    try:
+        words = " ".join(["word"] * 20)
+        speaker.say("t1", f"{words}. {words}. {words}.", utterance(), "prices")  # 6 s
+        time.sleep(0.4)
+        speaker.interrupt()
+        asked = time.monotonic()
+        while not any(e.type == "audio_out_end" for e in seen) and time.monotonic() < asked + 2:
+            time.sleep(0.01)
+        ends = [e for e in seen if isinstance(e, ev.AudioOutEnd)]
+        assert ends and ends[0].interrupted and ends[0].t - asked < 0.2  # within a block or so
+        time.sleep(0.2)
+        assert len(voice.spoken) < 3  # the read-ahead stopped: the last sentence never made
     finally:
         speaker.close()

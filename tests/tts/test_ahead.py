@@ -65,3 +65,21 @@ def test_an_error_reaches_the_caller_at_its_item() -> None:
 
 def test_an_empty_source_ends_at_once() -> None:
     assert list(read_ahead(iter(Source(0)))) == []
+
+
+def test_a_few_items_ahead_when_asked_never_more() -> None:
+    source = Source(8)
+    items = read_ahead(iter(source), ahead=3)
+    assert next(items) == 0
+    assert source.made_event[3].wait(WAIT_S)  # the caller holds 0; 1, 2 and 3 are made
+    assert not source.made_event[4].wait(0.2)
+    assert next(items) == 1
+    assert source.made_event[4].wait(WAIT_S)
+    items.close()
+    assert source.closed.wait(WAIT_S)
+    assert source.made == [0, 1, 2, 3, 4]
+
+
+def test_ahead_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="ahead must be at least 1"):
+        read_ahead(iter(Source(1)), ahead=0)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MOUTH_BLOCK_S = 0.04
 CHIME_BLOCK_S = 0.02  # an earcon in progress holds back a reply's first audio at most this
 REFERENCE_KEEP_S = 3.0
+PIECES_AHEAD = 3  # TTS pieces made ahead of the one playing (a barge-in wastes at most these)
 
 
 class AudioSink(Protocol):
@@ -98,23 +99,28 @@ class TimelineSpeaker:
         cursor = max(t0, self.playing_until)
         first_t: float | None = None
         try:
-            for sentence in self.tts.speak(text):
+            # As the live speaker plays them: a chunk missing from the cache in windows, the
+            # first as soon as it is decoded (vitad/tts/windowed.py).
+            for piece in self.tts.pieces(text):
                 ready_t = t0 + (time.perf_counter() - utt.decided_wall)
                 start = max(cursor, ready_t)
                 if first_t is None:
                     first_t = start
-                    self._schedule(ev.AudioOutStart(start, turn_id, cached=sentence.cached))
-                self._schedule(ev.SpeakingSentence(start, turn_id, sentence.text))
-                self._placed.append((start, sentence.samples))
-                if self.mouth_events:
+                    self._schedule(ev.AudioOutStart(start, turn_id, cached=piece.cached))
+                if piece.first:
+                    self._schedule(ev.SpeakingSentence(start, turn_id, piece.text))
+                self._placed.append((start, piece.samples))
+                if self.mouth_events:  # blocks on the chunk's timeline, as LiveSpeaker's
                     block = int(self.rate * MOUTH_BLOCK_S)
-                    for i in range(0, len(sentence.samples), block):
-                        part = sentence.samples[i : i + block]
+                    for i in range(-piece.offset % block, len(piece.samples), block):
+                        part = piece.samples[i : i + block]
+                        viseme = _viseme(piece.visemes, piece.offset + i, block)
                         self._schedule(ev.MouthLevel(start + i / self.rate, mouth_level(part),
-                                                     _viseme(sentence.visemes, i, len(part))))
-                cursor = start + len(sentence.samples) / self.rate
+                                                     viseme))
+                cursor = start + len(piece.samples) / self.rate
                 self.playing_until = cursor
-                cursor += len(self.tts.pause(sentence.ends_sentence)) / self.rate
+                if piece.last:
+                    cursor += len(self.tts.pause(piece.ends_sentence)) / self.rate
         except TtsFailure as exc:
             self.bus.publish(ev.StageError(t0, "tts", exc.code, exc.message, turn_id))
         end_t = max(self.playing_until, t0)
@@ -340,40 +346,50 @@ class LiveSpeaker:
         interrupted = False
         block = int(self.rate * MOUTH_BLOCK_S)
         volume = self.volume * (self.schedule.volume_at() if self.schedule else 1.0)
-        # The next chunk is synthesized while this one plays (a blocking device write would
-        # otherwise leave its synthesis as silence between the two).
-        sentences = read_ahead(self.tts.speak(text))
+        # The next piece is synthesized while this one plays (a blocking device write would
+        # otherwise leave its synthesis as silence between the two). A chunk from the cache is
+        # one piece; a chunk missing from it comes window by window as it is decoded, so its
+        # first audio plays while the rest is still being decoded (vitad/tts/windowed.py);
+        # a few pieces ahead, so one window slowed by a busy moment leaves no hole.
+        pieces = read_ahead(self.tts.pieces(text), ahead=PIECES_AHEAD)
         try:
-            for sentence in sentences:
+            for piece in pieces:
                 if self._interrupt.is_set():
                     interrupted = True
                     break
                 self.heartbeat()
-                samples = sentence.samples
+                samples = piece.samples
                 if volume != 1.0:
                     samples = np.clip(samples * volume, -32768, 32767).astype(np.int16)
                 if first_t is None:
                     first_t = self.clock()
-                    self.bus.publish(ev.AudioOutStart(first_t, turn_id, cached=sentence.cached))
+                    self.bus.publish(ev.AudioOutStart(first_t, turn_id, cached=piece.cached))
                 self._playing.set()
-                self.bus.publish(ev.SpeakingSentence(self.clock(), turn_id, sentence.text))
-                for i in range(0, len(samples), block):
+                if piece.first:
+                    self.bus.publish(ev.SpeakingSentence(self.clock(), turn_id, piece.text))
+                # Blocks on the chunk's timeline, so the mouth moves every 40 ms across pieces.
+                position, end = piece.offset, piece.offset + len(samples)
+                while position < end:
                     if self._interrupt.is_set():
                         interrupted = True
                         break
-                    part = samples[i : i + block]
-                    self.bus.publish(ev.MouthLevel(self.clock(), mouth_level(part),
-                                                   _viseme(sentence.visemes, i, len(part))))
+                    stop = min(end, (position // block + 1) * block)
+                    part = samples[position - piece.offset : stop - piece.offset]
+                    if position % block == 0:  # a block starts (its rest may be next piece's)
+                        viseme = _viseme(piece.visemes, position, block)
+                        self.bus.publish(ev.MouthLevel(self.clock(), mouth_level(part), viseme))
                     self._reference.append(self._write(part))
                     self._last_audio_at = time.monotonic()
                     self.heartbeat()
+                    position = stop
                 if interrupted:
                     break
-                self._write(self.tts.pause(sentence.ends_sentence))  # a clause: shorter
+                if piece.last:
+                    self._write(self.tts.pause(piece.ends_sentence))  # a clause: shorter
         except TtsFailure as exc:
             self.bus.publish(ev.StageError(self.clock(), "tts", exc.code, exc.message, turn_id))
         finally:
-            sentences.close()  # a barge-in: the chunk made ahead is not wanted
+            pieces.close()  # a barge-in: the piece made ahead is not wanted
         self.bus.publish(ev.MouthLevel(self.clock(), 0.0))
         self.bus.publish(ev.AudioOutEnd(self.clock(), turn_id, interrupted=interrupted))
         self.bus.publish(_turn_end(self.clock(), utt, intent, first_t))

@@ -4,8 +4,10 @@
 writes chunk *n* to a blocking device before asking for *n+1* would leave the synthesis of
 *n+1* as silence between the two; with a short first clause ("For the washers:") that silence
 lands in the middle of a sentence. :func:`read_ahead` asks for *n+1* on a helper thread the
-moment the caller has taken *n* — one chunk ahead, never more, so a barge-in wastes at most
-one synthesis.
+moment the caller has taken *n* — ``ahead`` items ahead, never more, so a barge-in wastes at
+most that many syntheses. The speaker reads pieces (vitad/tts/piper_engine.py ``pieces``):
+a cached chunk whole, a missing chunk window by window; a few windows ahead keep a window
+whose decode was slowed by a busy moment from leaving a hole in the audio.
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ class _Failed:
         self.exc = exc
 
 
-def read_ahead(items: Iterator[T], name: str = "tts-ahead") -> Generator[T, None, None]:
+def read_ahead(items: Iterator[T], name: str = "tts-ahead",
+               ahead: int = 1) -> Generator[T, None, None]:
     """The items of ``items``, each produced on a helper thread while the caller still uses
-    the previous one (the first as soon as the caller asks for it). An exception from
-    ``items`` is raised to the caller at that item. Closing the returned generator (or
-    dropping it) stops the helper after the item it is on.
+    the ones before (the first as soon as the caller asks for it), at most ``ahead`` items
+    ahead of the caller. An exception from ``items`` is raised to the caller at that item.
+    Closing the returned generator (or dropping it) stops the helper after the item it is on.
     """
-    ready: queue.Queue[object] = queue.Queue(maxsize=1)  # bounded by ``wanted`` to one
-    wanted = threading.Semaphore(1)  # one item may be produced ahead of the caller
+    if ahead < 1:
+        raise ValueError(f"read_ahead: ahead must be at least 1, not {ahead}")
+    ready: queue.Queue[object] = queue.Queue(maxsize=ahead)  # bounded by ``wanted``
+    wanted = threading.Semaphore(ahead)  # items that may be produced ahead of the caller
     stop = threading.Event()
 
     def produce() -> None:

@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -25,6 +26,16 @@ from vitad.fileio import read_regular_file
 from vitad.tts.cache import AudioCache, Speech
 from vitad.tts.sentences import split_chunks
 from vitad.tts.visemes import Alignment, VisemeTrack, viseme_track
+from vitad.tts.windowed import (
+    STITCH_TOLERANCE,
+    FrontOnly,
+    Latent,
+    SplitSession,
+    SplitUnavailable,
+    split_graph,
+    stitch_error,
+    windows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +48,27 @@ class SpokenSentence:
     synth_s: float  # wall time spent producing it (0 for a cache hit)
     visemes: VisemeTrack | None = None  # mouth shapes over ``samples``; None: by loudness
     ends_sentence: bool = True  # False: a clause; the sentence goes on in the next chunk
+
+
+@dataclass(frozen=True)
+class SpokenPiece:
+    """A playable part of one chunk: the whole chunk (from the cache, or synthesized in one
+    go), or one decoded window of a chunk synthesized on a cache miss."""
+
+    text: str  # the chunk's
+    samples: np.ndarray  # this piece: mono int16 at the voice's rate
+    offset: int  # samples of the chunk before this piece (where it is on ``visemes``)
+    first: bool  # the chunk's first piece
+    last: bool  # the chunk's last piece (its pause follows)
+    cached: bool
+    synth_s: float  # wall time from asking for the chunk to this piece (0 for a cache hit)
+    visemes: VisemeTrack | None = None  # mouth shapes over the whole chunk
+    ends_sentence: bool = True
+
+    @staticmethod
+    def whole(spoken: SpokenSentence) -> SpokenPiece:
+        return SpokenPiece(spoken.text, spoken.samples, 0, True, True, spoken.cached,
+                           spoken.synth_s, spoken.visemes, spoken.ends_sentence)
 
 
 def bundled_voice_path() -> Path:
@@ -53,6 +85,9 @@ def resolve_voice(voice: str, base_dir: Path) -> Path:
 
 
 MAX_VOICE_CONFIG_BYTES = 1 << 20
+ONE_GO = "tts: %s is decoded in one go, not in windows: %s"  # the one log line of a fallback
+# Decoded at load in windows and in one go: a voice whose windows do not match is not windowed.
+CHECK_TEXT = "Thanks, see you soon."  # ~1.3 s of audio: five windows
 # Silence added between two clauses of one sentence (vitad/tts/sentences.py cut it at a comma,
 # colon or dash): none. Piper ends a chunk that ends in a comma with ~0.18-0.22 s of silence
 # and starts the next with ~0.03-0.05 s, which together match the ~0.25-0.29 s pause it makes
@@ -60,6 +95,28 @@ MAX_VOICE_CONFIG_BYTES = 1 << 20
 # of that only at a sentence's end.
 CLAUSE_PAUSE_S = 0.0
 _SYNTHESIS_LOCK = threading.Lock()
+_MAX_WAV_VALUE = 32767.0  # Piper's int16 scale
+# Piper scales each sentence to full scale by its peak, which is known only when the whole
+# sentence is decoded; a chunk played window by window is scaled by a fixed reference peak
+# instead: this, or the highest raw peak of the voice's recent sentences if that is higher
+# (then it never plays louder than full scale). joe-medium's raw peaks over every shop reply
+# are 0.36-0.78, median 0.48: such a chunk plays 0.2-7 dB (typically 4 dB) quieter than its
+# cached copy, never clipped. A reference learnt from fewer sentences clipped (a test saw it).
+STREAM_PEAK_DEFAULT = 0.8
+PEAKS_KEPT = 64
+
+
+def _int16(audio: np.ndarray) -> np.ndarray:
+    """Float audio in [-1, 1] as int16, as Piper's ``AudioChunk.audio_int16_array`` does."""
+    return np.clip(audio * _MAX_WAV_VALUE, -_MAX_WAV_VALUE, _MAX_WAV_VALUE).astype(np.int16)
+
+
+def _normalized(raw: np.ndarray) -> np.ndarray:
+    """One sentence's raw audio scaled to full scale by its peak and clipped, exactly as
+    ``PiperVoice.synthesize`` does with ``normalize_audio`` (its default), as int16."""
+    peak = np.max(np.abs(raw)) if raw.size else 0.0
+    audio = np.zeros_like(raw) if peak < 1e-8 else raw / peak
+    return _int16(np.clip(audio, -1.0, 1.0).astype(np.float32))
 
 
 def _trim_heap() -> None:
@@ -68,46 +125,16 @@ def _trim_heap() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def _with_alignment_output(model: Path) -> bytes | None:
-    """The voice model with its phoneme-duration tensor as a second output, or None.
+def voice_session_options() -> Any:  # onnxruntime.SessionOptions; onnxruntime is untyped
+    """The voice's onnxruntime options, shared by every session made for it.
 
-    Piper's own patcher (``piper.patch_voice_with_alignment``, the ``piper-tts[alignment]``
-    extra, which needs the ``onnx`` package) marks the duration (Ceil) tensor as an output in
-    memory; the model file is not touched. Costs ~0.3 s at load here. None when onnx is
-    missing or the model has no such tensor, or already has it as an output (then the file
-    is used as it is and gives alignments anyway).
-    """
-    try:
-        import onnx
-        from piper.patch_voice_with_alignment import add_alignment_output
-    except ImportError:
-        log.info("tts: the onnx package is missing; the mouth follows loudness, "
-                 "not phonemes (pip install 'piper-tts[alignment]')")
-        return None
-    try:
-        proto = onnx.load(str(model))
-        add_alignment_output(proto)
-        return bytes(proto.SerializeToString())
-    except ValueError as exc:  # no duration tensor, or already an output
-        log.debug("tts: voice not patched for alignments: %s", exc)
-    except Exception as exc:  # an odd model: it still speaks, without phonemes
-        log.info("tts: no phoneme alignments from %s (%s)", model.name, exc)
-    return None
-
-
-def _load_voice(model: Path, config: Path, alignments: bool = True) -> Any:
-    """``PiperVoice.load`` with a session that does not keep an ever-growing memory arena.
-
-    onnxruntime's default CPU arena keeps the peak of every input length it has seen: the
-    first long reply grew the daemon by ~90 MiB and that memory was never returned. Without
-    the arena the steady RSS stays ~90 MiB lower at the same synthesis speed (measured:
-    bench/soak.py, issue 9 note). ``alignments``: expose phoneme durations (lip-sync).
+    No memory arena: onnxruntime's default CPU arena keeps the peak of every input length it
+    has seen: the first long reply grew the daemon by ~90 MiB and that memory was never
+    returned. Without it the steady RSS stays ~90 MiB lower at the same synthesis speed
+    (measured: bench/soak.py, issue 9 note).
     """
     import onnxruntime
-    from piper import PiperConfig, PiperVoice
-    from piper.voice import ESPEAK_DATA_DIR
 
-    config_dict = json.loads(read_regular_file(config, MAX_VOICE_CONFIG_BYTES, "voice config"))
     options = onnxruntime.SessionOptions()
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
@@ -116,21 +143,90 @@ def _load_voice(model: Path, config: Path, alignments: bool = True) -> Any:
     # thread that had the work and made a synthesis 2-4x slower (measured under load here:
     # a 45-char sentence 834 -> 294 ms of wall time, and less CPU time in total).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    patched = _with_alignment_output(model) if alignments else None
-    session = onnxruntime.InferenceSession(patched if patched is not None else str(model),
-                                           sess_options=options,
-                                           providers=["CPUExecutionProvider"])
-    if patched is not None:
+    return options
+
+
+def _voice_graph(model: Path, alignments: bool) -> Any | None:
+    """The voice model as an ``onnx.ModelProto``, with its phoneme-duration tensor as a
+    second output when ``alignments``; None without the onnx package.
+
+    Piper's own patcher (``piper.patch_voice_with_alignment``, the ``piper-tts[alignment]``
+    extra, which needs the ``onnx`` package) marks the duration (Ceil) tensor as an output in
+    memory; the model file is not touched. Costs ~0.3 s at load here. Not patched when the
+    model has no such tensor, or already has it as an output (then the file gives alignments
+    as it is).
+    """
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        log.info("tts: the onnx package is missing; the mouth follows loudness, "
+                 "not phonemes, and each chunk is decoded in one go "
+                 "(pip install 'piper-tts[alignment]')")
+        return None
+    try:
+        proto = onnx.load(str(model))
+    except Exception as exc:  # onnxruntime gives the clearer error for a broken model
+        log.info("tts: onnx cannot read %s (%s)", model.name, exc)
+        return None
+    if alignments:
+        try:
+            add_alignment_output(proto)
+        except ValueError as exc:  # no duration tensor, or already an output
+            log.debug("tts: voice not patched for alignments: %s", exc)
+        except Exception as exc:  # an odd model: it still speaks, without phonemes
+            log.info("tts: no phoneme alignments from %s (%s)", model.name, exc)
+    return proto
+
+
+def _sessions(model: Path, alignments: bool, hop: int) -> tuple[Any, SplitSession | None]:
+    """The voice's session for Piper, and the same object when it is windowed.
+
+    The graph is loaded once, (patched for alignments,) and cut into a front and windowed
+    stages (vitad/tts/windowed.py); a voice that cannot be cut gets the one-shot session,
+    with one log line. ``alignments``: expose phoneme durations (lip-sync).
+    """
+    import onnxruntime
+
+    options = voice_session_options()
+    proto = _voice_graph(model, alignments)
+    if proto is None:
+        return onnxruntime.InferenceSession(str(model), sess_options=options,
+                                            providers=["CPUExecutionProvider"]), None
+    try:
+        split: SplitSession | None = SplitSession(split_graph(proto), options, hop)
+        session: Any = split
+    except Exception as exc:  # SplitUnavailable, or onnxruntime refusing a part
+        reason = exc if isinstance(exc, SplitUnavailable) else f"{type(exc).__name__}: {exc}"
+        log.info(ONE_GO, model.name, reason)
+        split = None
+        session = onnxruntime.InferenceSession(proto.SerializeToString(), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
         # onnxruntime keeps a session's model bytes for its whole life (its own comment: "bad
         # as we're holding the memory indefinitely"); only its fallback to another execution
-        # provider reads them again, and the CPU provider has none. Dropping them and giving
-        # the patch's freed heap back keeps the RSS ~11 MiB (the onnx module) above loading
-        # the file as it is (measured after synthesis: 163 vs 152 MiB; without this, ~250).
+        # provider reads them again, and the CPU provider has none.
         session._model_bytes = None
-        del patched
-        _trim_heap()
-    return PiperVoice(config=PiperConfig.from_dict(config_dict), session=session,
-                      espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=Path.cwd())
+    # Dropping the graph and giving the freed heap back keeps the RSS ~11 MiB (the onnx
+    # module) above loading the file as it is (measured after synthesis: 163 vs 152 MiB;
+    # without this, ~250).
+    del proto
+    _trim_heap()
+    return session, split
+
+
+def _load_voice(model: Path, config: Path,
+                alignments: bool = True) -> tuple[Any, SplitSession | None]:
+    """A ``PiperVoice`` on our own session(s) (see :func:`voice_session_options`), and the
+    windowed decoder when the voice graph could be cut."""
+    from piper import PiperConfig, PiperVoice
+    from piper.voice import ESPEAK_DATA_DIR
+
+    config_dict = json.loads(read_regular_file(config, MAX_VOICE_CONFIG_BYTES, "voice config"))
+    piper_config = PiperConfig.from_dict(config_dict)
+    session, split = _sessions(model, alignments, piper_config.hop_length)
+    voice = PiperVoice(config=piper_config, session=session,
+                       espeak_data_dir=Path(ESPEAK_DATA_DIR), download_dir=Path.cwd())
+    return voice, split
 
 
 class PiperTts:
@@ -149,13 +245,17 @@ class PiperTts:
         if not config.is_file():
             raise TtsFailure("voice_missing", f"Piper voice config not found: {config}")
         try:
-            self._voice = _load_voice(model, config, alignments)
+            self._voice, self._split = _load_voice(model, config, alignments)
         except Exception as exc:
             raise TtsFailure("voice_unreadable",
                              f"cannot load Piper voice {model}: {exc}") from None
+        # Normalized here (_normalized, as Piper does it) so the raw peaks are seen.
         self._syn_config = SynthesisConfig(length_scale=settings.length_scale,
                                            noise_scale=settings.noise_scale,
-                                           noise_w_scale=settings.noise_w)
+                                           noise_w_scale=settings.noise_w,
+                                           normalize_audio=False)
+        self._peaks: deque[float] = deque(maxlen=PEAKS_KEPT)  # raw peaks of recent sentences
+        self._peaks_lock = threading.Lock()  # the preparer and the speaker's read-ahead
         self._cache_variant = f"ls={settings.length_scale}"
         if settings.noise_scale is not None or settings.noise_w is not None:
             self._cache_variant += f",ns={settings.noise_scale},nw={settings.noise_w}"
@@ -164,6 +264,8 @@ class PiperTts:
         self.alignments = alignments and len(self._voice.session.get_outputs()) > 1
         if self.alignments:
             self._cache_variant += ",al"  # entries made without alignments are not reused
+        if self._split is not None and not self._stitches(self._split, model.name):
+            self._split = None  # its session still synthesizes in one go, like the graph
         stat = model.stat()
         self.voice_id = f"{model.name}:{stat.st_size}"
         self.cache = AudioCache(cache_dir or settings.cache_dir,
@@ -172,10 +274,35 @@ class PiperTts:
     def cache_key(self, sentence: str) -> str:
         return AudioCache.key(self.voice_id, sentence, self._cache_variant)
 
+    def _stitches(self, split: SplitSession, name: str) -> bool:
+        """Whether this voice's windows stitch into its one-shot decode (a voice exported
+        with a wider decoder than windowed.CUTS allow for does not); ~0.1 s at load, which
+        also pays the sessions' first-run costs before the first reply."""
+        try:
+            _, latents = self._fronts(split, CHECK_TEXT)
+            error = max((stitch_error(split, latent) for latent in latents), default=0.0)
+        except TtsFailure as exc:
+            log.info(ONE_GO, name, exc.message)
+            return False
+        except Exception as exc:  # a part onnxruntime cannot run on a window
+            log.info(ONE_GO, name, f"{type(exc).__name__}: {exc}")
+            return False
+        if error > STITCH_TOLERANCE:
+            log.info(ONE_GO, name, f"its windows differ from the whole by up to {error:.1e}")
+            return False
+        return True
+
+    @property
+    def windowed(self) -> bool:
+        """A chunk missing from the cache can be played window by window (:meth:`pieces`)."""
+        return self._split is not None
+
     def spoken(self, sentence: str) -> SpokenSentence:
         """One sentence from the cache, or synthesized and stored there."""
         key = self.cache_key(sentence)
-        speech = self.cache.get(key)
+        return self._spoken(sentence, key, self.cache.get(key))
+
+    def _spoken(self, sentence: str, key: str, speech: Speech | None) -> SpokenSentence:
         cached, elapsed = speech is not None, 0.0
         if speech is None:
             start = time.perf_counter()
@@ -202,12 +329,89 @@ class PiperTts:
                 # The keyword only where needed: older Piper releases do not know it.
                 extra = {"include_alignments": True} if self.alignments else {}
                 chunks = list(self._voice.synthesize(sentence, self._syn_config, **extra))
-                audio = [c.audio_int16_array for c in chunks]
+                audio = [self._finished(c.audio_float_array) for c in chunks]
             except Exception as exc:
                 raise TtsFailure("synthesis",
                                  f"Piper failed on {sentence[:40]!r}: {exc}") from None
         samples = np.concatenate(audio) if audio else np.zeros(0, dtype=np.int16)
         return Speech(samples, self._alignment(chunks, len(samples)))
+
+    def _finished(self, raw: np.ndarray) -> np.ndarray:
+        """A sentence's raw audio, normalized as Piper does; its peak is remembered."""
+        if raw.size:
+            with self._peaks_lock:
+                self._peaks.append(float(np.max(np.abs(raw))))
+        return _normalized(raw)
+
+    def _stream_gain(self) -> float:
+        """What a chunk played window by window is scaled by (see STREAM_PEAK_DEFAULT)."""
+        with self._peaks_lock:
+            return 1.0 / max([STREAM_PEAK_DEFAULT, *self._peaks])
+
+    def pieces(self, text: str) -> Iterator[SpokenPiece]:
+        """:meth:`speak` as playable pieces: a chunk from the cache comes whole; a chunk
+        missing from it comes window by window as it is decoded (the first after the text
+        side and one small window), and its whole audio and alignments are stored in the
+        cache before its last piece is handed over, exactly as :meth:`spoken` stores them.
+        A voice that cannot be decoded in windows gives every chunk whole."""
+        for chunk in split_chunks(text):
+            key = self.cache_key(chunk.text)
+            speech = self.cache.get(key)
+            if speech is not None or self._split is None:
+                spoken = self._spoken(chunk.text, key, speech)
+                yield SpokenPiece.whole(replace(spoken, ends_sentence=chunk.ends_sentence))
+            else:
+                yield from self._streamed(self._split, chunk.text, key, chunk.ends_sentence)
+
+    def _streamed(self, split: SplitSession, sentence: str, key: str,
+                  ends_sentence: bool) -> Iterator[SpokenPiece]:
+        """One chunk, window by window (see :meth:`pieces`)."""
+        start = time.perf_counter()
+        chunks, latents = self._fronts(split, sentence)
+        total = sum(latent.frames for latent in latents) * split.hop
+        alignment = self._alignment(chunks, total)
+        track = None if alignment is None else viseme_track(alignment)
+        gain = self._stream_gain()
+        plan = [(latent, lo, hi) for latent in latents for lo, hi in windows(latent.frames)]
+        if not plan:  # nothing to say (no phonemes): stored and played as Piper gives it
+            self.cache.put(key, np.zeros(0, dtype=np.int16), alignment)
+            yield SpokenPiece(sentence, np.zeros(0, dtype=np.int16), 0, True, True, False,
+                              time.perf_counter() - start, track, ends_sentence)
+            return
+        finished: list[np.ndarray] = []  # normalized sentences, for the cache
+        raw: list[np.ndarray] = []  # the windows of the sentence being decoded
+        offset = 0
+        for n, (latent, lo, hi) in enumerate(plan):
+            try:
+                window = split.decode(latent, lo, hi)
+            except Exception as exc:
+                raise TtsFailure("synthesis",
+                                 f"Piper failed on {sentence[:40]!r}: {exc}") from None
+            raw.append(window)
+            if hi == latent.frames:
+                finished.append(self._finished(np.concatenate(raw)))
+                raw = []
+            last = n == len(plan) - 1
+            if last:  # before the last piece goes: a barge-in then still leaves it cached
+                self.cache.put(key, np.concatenate(finished), alignment)
+            samples = _int16(np.clip(window * gain, -1.0, 1.0))
+            yield SpokenPiece(sentence, samples, offset, n == 0, last, False,
+                              time.perf_counter() - start, track, ends_sentence)
+            offset += len(samples)
+
+    def _fronts(self, split: SplitSession, sentence: str) -> tuple[list[Any], list[Latent]]:
+        """Piper's sentences of ``sentence`` (phonemes, alignments; silent audio) and their
+        latent frames: the text side of the synthesis, under the synthesis lock (espeak)."""
+        front = FrontOnly(split)
+        voice = replace(self._voice, session=front)
+        with _SYNTHESIS_LOCK:
+            try:
+                extra = {"include_alignments": True} if self.alignments else {}
+                chunks = list(voice.synthesize(sentence, self._syn_config, **extra))
+            except Exception as exc:
+                raise TtsFailure("synthesis",
+                                 f"Piper failed on {sentence[:40]!r}: {exc}") from None
+        return chunks, front.latents
 
     def _alignment(self, chunks: list[Any], length: int) -> Alignment | None:
         """The chunks' phoneme alignments joined, if every chunk has them and they cover the
