@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from vitad import events as ev
 from vitad.config.schema import TtsSettings
 from vitad.tts.cache import AudioCache
 from vitad.tts.piper_engine import PiperTts
@@ -18,7 +19,9 @@ WAIT_S = 10.0
 
 
 class CachingVoice:
-    """Synthesizes into a real AudioCache; ``gate`` (when given) holds each synthesis."""
+    """Synthesizes into a real AudioCache in one go; ``gate`` (when given) holds each one."""
+
+    windowed = False
 
     def __init__(self, cache: AudioCache, gate: threading.Event | None = None,
                  fail: set[str] | None = None) -> None:
@@ -39,6 +42,41 @@ class CachingVoice:
         if sentence in self.fail:
             raise RuntimeError("synthesis failed")
         self.cache.put(self.cache_key(sentence), np.full(50, 3, dtype=np.int16))
+
+
+    def pieces(self, text: str):  # type: ignore[no-untyped-def]
+        raise AssertionError("a one-go voice is asked for whole sentences only")
+
+
+class Piece:
+    def __init__(self, text: str, last: bool) -> None:
+        self.text, self.last = text, last
+
+
+class WindowedVoice(CachingVoice):
+    """Decodes a missing chunk in 4 windows; ``step`` (when given) is waited on before each."""
+
+    windowed = True
+
+    def __init__(self, cache: AudioCache, step: threading.Semaphore | None = None) -> None:
+        super().__init__(cache)
+        self.step = step
+        self.windows = 0
+
+    def pieces(self, text: str):  # type: ignore[no-untyped-def]
+        for chunk in split_sentences(text):
+            if self.cache.entry_size(self.cache_key(chunk)) is not None:
+                yield Piece(chunk, True)
+                continue
+            for n in range(4):
+                self.busy.set()
+                if self.step is not None:
+                    assert self.step.acquire(timeout=WAIT_S)
+                self.windows += 1
+                if n == 3:  # like PiperTts: cached before its last piece is handed over
+                    self.spoken_chunks.append(chunk)
+                    self.cache.put(self.cache_key(chunk), np.full(50, 3, dtype=np.int16))
+                yield Piece(chunk, n == 3)
 
 
 def wait_for(condition, timeout: float = WAIT_S) -> bool:  # type: ignore[no-untyped-def]
@@ -100,6 +138,42 @@ def test_a_failed_synthesis_or_no_voice_leaves_the_worker_running(tmp_path: Path
         assert wait_for(lambda: voice.spoken_chunks == ["Broken.", "Fine."])
         assert speculator.synthesized == 1
     finally:
+        speculator.close()
+
+
+def test_a_windowed_voice_prepares_only_the_first_chunk(tmp_path: Path) -> None:
+    voice = WindowedVoice(AudioCache(tmp_path, 1 << 20))
+    speculator = Speculator(lambda: voice)
+    try:
+        speculator.ahead(REPLY)
+        assert wait_for(lambda: speculator.synthesized == 1)
+        assert voice.spoken_chunks == [split_sentences(REPLY)[0]] and voice.windows == 4
+    finally:
+        speculator.close()
+
+
+def test_the_end_of_the_turn_drops_a_speculation_still_decoding(tmp_path: Path) -> None:
+    # The speaker must never wait behind a speculation: when the turn ends first, it stops
+    # between two windows and leaves nothing in the cache; a prediction still queued is
+    # dropped without a window decoded.
+    step = threading.Semaphore(0)
+    voice = WindowedVoice(AudioCache(tmp_path, 1 << 20), step)
+    speculator = Speculator(lambda: voice)
+    try:
+        speculator.ahead(REPLY)
+        assert voice.busy.wait(WAIT_S)  # decoding its first window
+        speculator.ahead("The dryers take coins and cards.")  # queued behind it
+        speculator.on_event(ev.SpeechEnd(1.0, "turn-1", "early", 1.25))
+        step.release(10)
+        assert wait_for(lambda: speculator.dropped == 1 and speculator._wanted.empty())
+        time.sleep(0.05)
+        assert voice.windows == 1 and voice.spoken_chunks == []
+        assert speculator.synthesized == 0
+        # The next turn speculates as usual.
+        speculator.ahead("The dryers take coins and cards.")
+        assert wait_for(lambda: speculator.synthesized == 1)
+    finally:
+        step.release(10)
         speculator.close()
 
 

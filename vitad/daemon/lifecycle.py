@@ -126,6 +126,7 @@ class Daemon:
         # after a start or a reload becomes a hit); the voice is the pipeline's current one.
         self.speculator = speculator = Speculator(
             lambda: self.pipeline.engines.tts if self.config.tts.speculate else None)
+        self.bus.subscribe(speculator.on_event)  # a turn's end drops its speculation
         self._started("speculator", speculator.close)
         self.pipeline = assemble(self.config, self.engines, self.bus, speaker,
                                  store_report=self._store_report, schedule=self.schedule,
