@@ -69,7 +69,7 @@ def test_without_preparation_a_confident_partial_is_spoken_from_the_cache(
     wav = tmp_path / "mic.wav"
     write_wav(wav, np.zeros(INTERNAL_RATE * 60, dtype=np.int16), INTERNAL_RATE)
     config = write_config(tmp_path, audio={"input": f"wav:{wav}", "output": "null"},
-                          tts={"prepare_ahead": False})
+                          tts={"prepare_ahead": False, "speculate": True})
     cache = tmp_path / "tts-cache"
     daemon = Daemon(config, Edges(realtime=False))
     try:

@@ -57,9 +57,13 @@ def test_a_confident_whole_partial_has_its_answer_speculated(config) -> None:  #
                         speculator=speculator)
     complete = pipeline.listener.complete
     assert complete is not None
+    question = "what time do you close tonight"
+    assert not config.tts.speculate and complete(question)  # shipped off: nothing predicted
+    assert speculator.replies == []
+    pipeline.config = config.model_copy(
+        update={"tts": config.tts.model_copy(update={"speculate": True})})
     assert not complete("how much is the")  # not finished: nothing to predict yet
     assert speculator.replies == []
-    question = "what time do you close tonight"
     assert complete(question)
     assert speculator.replies == [engines.dialogue.preview(question).text]
     assert "11" in speculator.replies[0]  # the hours answer, from the shop's facts

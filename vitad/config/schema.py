@@ -181,7 +181,9 @@ class TtsSettings(Section):
     cache_max_mb: Annotated[float, Field(ge=0, le=10000)] = 64.0
     sentence_pause_s: Annotated[float, Field(ge=0, le=2)] = 0.15
     prepare_ahead: bool = True  # every answer synthesized into the cache in the background
-    speculate: bool = True  # synthesize a confident partial's answer before the turn ends
+    # Synthesize a confident partial's answer before the turn ends (vitad/tts/speculate.py):
+    # off, as it did not pay where a cache miss is decoded in windows (README, benchmarks).
+    speculate: bool = False
 
     @field_validator("voice")
     @classmethod

@@ -122,10 +122,9 @@ class Daemon:
         self._start_runtime()
         self._start_avatar()
         speaker = self._start_speaker()
-        # A confident partial's answer is synthesized before the turn ends (a cache miss
-        # after a start or a reload becomes a hit); the voice is the pipeline's current one.
-        self.speculator = speculator = Speculator(
-            lambda: self.pipeline.engines.tts if self.config.tts.speculate else None)
+        # [tts] speculate: a confident partial's answer synthesized before the turn ends
+        # (the pipeline asks only while it is on); the voice is the pipeline's current one.
+        self.speculator = speculator = Speculator(lambda: self.pipeline.engines.tts)
         self.bus.subscribe(speculator.on_event)  # a turn's end drops its speculation
         self._started("speculator", speculator.close)
         self.pipeline = assemble(self.config, self.engines, self.bus, speaker,

@@ -108,10 +108,11 @@ class Pipeline:
 
     def _complete(self, text: str) -> bool:
         """The early endpoint's question: is this partial a whole, confident question? When
-        it is, its answer is known before the turn ends: the speculator (the daemon's; a
-        simulation runs faster than real time and has none) prepares its first words."""
+        it is, its answer is known before the turn ends: with ``[tts] speculate`` the
+        speculator (the daemon's; a simulation runs faster than real time and has none)
+        prepares its first words."""
         verdict = self._judge(text)
-        if verdict and self.speculator is not None:
+        if verdict and self.speculator is not None and self.config.tts.speculate:
             try:
                 self.speculator.ahead(self.engines.dialogue.preview(text).text)
             except Exception:  # an optimisation: the turn goes on as it would without
