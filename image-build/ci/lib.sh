@@ -11,6 +11,24 @@ IB_FAILS=0
 
 ib_log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 
+# bg_start RCFILE COMMAND...: run COMMAND in the background ($! is its job) and keep its exit
+# status in RCFILE; bg_wait PID RCFILE returns that status once it has finished. `wait PID`
+# alone is not enough: bash forgets a finished job's status when its PID is handed to a new
+# process, and pid_max 32768 wraps during an arm64 build ("wait: pid N is not a child of this
+# shell", exit 127, although the job had succeeded minutes before).
+bg_start() {
+    local rc_file=$1
+    shift
+    rm -f "${rc_file}"
+    # The EXIT trap records the status however the subshell ends (set -e included).
+    ( trap 'echo $? > "'"${rc_file}"'"' EXIT; "$@" ) &
+}
+bg_wait() {
+    wait "$1" 2>/dev/null || true
+    [ -s "$2" ] || { echo "bg_wait: no exit status in $2 (job $1 killed?)" >&2; return 1; }
+    return "$(cat "$2")"
+}
+
 # check DESCRIPTION COMMAND...: run an assertion, report it, count failures (never exits).
 check() {
     local what="$1"; shift

@@ -58,7 +58,8 @@ check "the disk to boot is the built image, byte for byte (sha256 in its manifes
     bash -c "[ \"\$(sha256sum < '${img}' | cut -d' ' -f1)\" = '${img_sha}' ]"
 # The download (.img.xz + .sha256) of this very file, made while the copy boots: nice, so the
 # VM comes first (xz uses the CPU the emulated guest leaves idle).
-nice -n 19 "${IB_DIR}/debian-arm64/build.sh" --xz-only > "${out}/xz.log" 2>&1 &
+bg_start "${out}/xz.rc" nice -n 19 "${IB_DIR}/debian-arm64/build.sh" --xz-only \
+    > "${out}/xz.log" 2>&1
 xz_pid=$!
 trap 'wait "${xz_pid}" 2>/dev/null || true' EXIT   # never leave a half-written .img.xz behind
 check "image has an MBR with a bootable FAT32 (LBA) boot partition and a Linux root" \
@@ -215,10 +216,14 @@ rm -f "${img}"
 
 ib_log "tier 4: waiting for the .img.xz (build.sh --xz-only, started before the boot)"
 # The VM is off: xz gets its full share of the CPU now (every thread: nice is per thread).
-for p in "${xz_pid}" $(ps -o pid= --ppid "${xz_pid}" 2>/dev/null); do
+descendants() {  # descendants PID: PID's children, grandchildren, ... (the xz under build.sh)
+    local child
+    for child in $(ps -o pid= --ppid "$1" 2>/dev/null); do echo "${child}"; descendants "${child}"; done
+}
+for p in "${xz_pid}" $(descendants "${xz_pid}"); do
     for task in /proc/"${p}"/task/*; do renice -n 0 -p "${task##*/}" >/dev/null 2>&1 || true; done
 done
-xz_rc=0; wait "${xz_pid}" || xz_rc=$?
+xz_rc=0; bg_wait "${xz_pid}" "${out}/xz.rc" || xz_rc=$?
 ib_log "tier 4: .img.xz done (build.sh --xz-only exit ${xz_rc})"
 xzimg="${IB_BUILD}/${name}.img.xz"
 [ "${xz_rc}" = 0 ] || sed 's/^/    xz: /' "${out}/xz.log"

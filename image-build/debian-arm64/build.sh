@@ -94,7 +94,8 @@ chroot_mount_full() {
 }
 
 # The arm64 wheelhouse (network-bound) downloads while debootstrap runs (CPU-bound).
-wheelhouse arm64 > "${work}/wheelhouse.path" 2> "${work}/wheelhouse.log" &
+bg_start "${work}/wheelhouse.rc" wheelhouse arm64 \
+    > "${work}/wheelhouse.path" 2> "${work}/wheelhouse.log"
 wh_pid=$!
 
 # ---- 1. the Debian base: debootstrap + packages.txt, cached by its inputs ---------------------
@@ -191,7 +192,7 @@ else
 fi
 
 # ---- 2. vitad, by the same installer as everywhere ---------------------------------------------
-wait "${wh_pid}" || { cat "${work}/wheelhouse.log" >&2; exit 1; }
+bg_wait "${wh_pid}" "${work}/wheelhouse.rc" || { cat "${work}/wheelhouse.log" >&2; exit 1; }
 wh="$(cat "${work}/wheelhouse.path")"
 step "wheelhouse ${wh} ($(find "${wh}" -name '*.whl' | wc -l) wheels)"
 step "install.sh --root (arm64 chroot, qemu-user)$([ "${models}" = 1 ] || echo ', --no-models')"
