@@ -160,7 +160,9 @@ class Daemon:
 
     def _load_engines(self, config: Config, reuse: tuple[Config, Engines] | None = None,
                       strict_tts: bool = False) -> Engines:
-        engines = prepare_engines(config, progress=lambda stage: self.notifier.extend_timeout(60),
+        # 180 s per stage: the voice's load (graph cut + stitch check for the windowed decode)
+        # took longer than 60 s under CI's emulated x86 box, and systemd killed the first start.
+        engines = prepare_engines(config, progress=lambda stage: self.notifier.extend_timeout(180),
                                   reuse=reuse, strict_tts=strict_tts)
         release_free_memory()  # loading's scratch buffers, freed but still mapped (~12 MiB)
         return engines
