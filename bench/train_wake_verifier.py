@@ -173,24 +173,32 @@ class Material:
         return x / (np.sqrt(np.mean(x**2)) + 1e-12)
 
 
+def talk_minute(mat: Material, texts: list[str], voices: list, b: int) -> np.ndarray:
+    """One minute of babble + a washer or dryer (alternating with ``b``) at 5-20 dB below
+    speech level, with four of ``voices`` saying ``texts`` (no wake word) somewhere in it."""
+    rng = mat.rng
+    n = 60 * SR
+    bed = (mat.noise("babble", n) * rng.uniform(0.3, 1.0)
+           + mat.noise(["washer", "dryer"][b % 2], n) * rng.uniform(0.3, 1.0))
+    bed *= corpus.SPEECH_RMS / 10 ** (rng.uniform(5, 20) / 20)
+    for _ in range(4):
+        voice = voices[int(rng.integers(len(voices)))]
+        said = corpus.trim(mat.synth(voice, texts[int(rng.integers(len(texts)))]))
+        said = said * (corpus.SPEECH_RMS / corpus.active_rms(said))
+        at = int(rng.integers(0, n - len(said)))
+        bed[at : at + len(said)] += said
+    return bed
+
+
 def build_stream(minutes: int, work: Path) -> tuple[np.ndarray, np.ndarray]:
     """Hard negatives: long babble + machine noise with our voices talking (no wake word),
     like the corpus' false-wake stream but with our own talkers, texts and seed. Every frame
     the wake model gives anything (>= 0.001) is kept, and a sample of the rest."""
     mat = Material(SEED + 1, work)
-    rng, texts = mat.rng, negatives_text()
+    texts = negatives_text()
     xs = []
     for b in range(minutes):
-        n = 60 * SR
-        bed = (mat.noise("babble", n) * rng.uniform(0.3, 1.0)
-               + mat.noise(["washer", "dryer"][b % 2], n) * rng.uniform(0.3, 1.0))
-        bed *= corpus.SPEECH_RMS / 10 ** (rng.uniform(5, 20) / 20)
-        for _ in range(4):
-            voice = TRAIN_VOICES[int(rng.integers(len(TRAIN_VOICES)))]
-            said = corpus.trim(mat.synth(voice, texts[int(rng.integers(len(texts)))]))
-            said = said * (corpus.SPEECH_RMS / corpus.active_rms(said))
-            at = int(rng.integers(0, n - len(said)))
-            bed[at : at + len(said)] += said
+        bed = talk_minute(mat, texts, TRAIN_VOICES, b)
         scores, feats = features(mat.detector, corpus.to_int16(bed))
         keep = (scores >= 0.001) | (np.arange(len(scores)) % 8 == 0)
         xs.append(feats[keep])
@@ -295,19 +303,10 @@ def mining_stream(minutes: int, seed: int, work: Path) -> tuple[np.ndarray, np.n
     """Every frame of babble + machines with our voices talking (no wake word): the wake
     model's score and the feature window (float16)."""
     mat = Material(seed, work)
-    rng, texts = mat.rng, negatives_text()
+    texts = negatives_text()
     xs, ss = [], []
     for b in range(minutes):
-        n = 60 * SR
-        bed = (mat.noise("babble", n) * rng.uniform(0.3, 1.0)
-               + mat.noise(["washer", "dryer"][b % 2], n) * rng.uniform(0.3, 1.0))
-        bed *= corpus.SPEECH_RMS / 10 ** (rng.uniform(5, 20) / 20)
-        for _ in range(4):
-            voice = ALL_VOICES[int(rng.integers(len(ALL_VOICES)))]
-            said = corpus.trim(mat.synth(voice, texts[int(rng.integers(len(texts)))]))
-            said = said * (corpus.SPEECH_RMS / corpus.active_rms(said))
-            at = int(rng.integers(0, n - len(said)))
-            bed[at : at + len(said)] += said
+        bed = talk_minute(mat, texts, ALL_VOICES, b)
         scores, feats = features(mat.detector, corpus.to_int16(bed))
         xs.append(feats.astype(np.float16))
         ss.append(scores)
