@@ -14,7 +14,9 @@ Both runs also play the rest of the reply on paper: each later piece (a window, 
 one-shot run a chunk) is made as soon as the speaker's read-ahead allows (windowed:
 ``PIECES_AHEAD`` pieces ahead of the one playing; one-shot, before: one chunk ahead), and a
 piece ready only after the audio before it ran out would have been a hole in the reply;
-those are counted.
+those are counted. Each missed chunk as played is also compared with its cache entry (what a
+hit plays later): the same samples, the level difference, and how much the limiter bent
+(vitad/tts/level.py).
 Issue 12's target: first audio ≤ 80 ms on this box (Home Assistant's Wyoming Piper: 152–180
 ms median for the same voice).
 
@@ -36,10 +38,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from vitad.config.loader import load_config, shipped_config_dir
 from vitad.dialogue.replies import all_replies
 from vitad.pipeline.engines import build_dialogue
 from vitad.pipeline.speakers import PIECES_AHEAD
+from vitad.tts.level import KNEE
 from vitad.tts.piper_engine import PiperTts, SpokenPiece
 from vitad.tts.sentences import split_chunks
 
@@ -54,6 +59,10 @@ class Figures:
     pieces: int = 0  # later pieces of windowed replies
     late: list[float] = field(default_factory=list)  # by how much each late one was late
     late_starts: int = 0  # of those, a chunk's first piece (the next chunk's text side)
+    level_db: list[float] = field(default_factory=list)  # a miss's RMS - its cached copy's
+    same: int = 0  # missed chunks whose cached copy is what played, sample for sample
+    above_knee: int = 0  # samples the level's limiter bent (of ``played``)
+    played: int = 0
 
     def add(self, wall: float, cpu: float, text: str, seconds: float) -> None:
         self.wall.append(wall)
@@ -133,6 +142,26 @@ def _windowed(tts: PiperTts, cache_dir: Path, text: str, figures: Figures) -> No
             break
         made.append((time.perf_counter() - start, piece))
     _play_on_paper(tts, made, PIECES_AHEAD, figures)
+    _compare_level(tts, [piece for _, piece in made], figures)
+
+
+def _compare_level(tts: PiperTts, pieces: list[SpokenPiece], figures: Figures) -> None:
+    """Each chunk as the miss played it against its cache entry (what a hit plays)."""
+    played: list[np.ndarray] = []
+    for piece in pieces:
+        played.append(piece.samples)
+        if not piece.last:
+            continue
+        miss, played = np.concatenate(played).astype(np.float64), []
+        cached = tts.cache.get(tts.cache_key(piece.text))
+        if cached is None or not len(miss):
+            continue
+        hit = cached.samples.astype(np.float64)
+        figures.same += len(miss) == len(hit) and bool(np.array_equal(miss, hit))
+        rms = [float(np.sqrt(np.mean(a**2))) for a in (miss, hit)]
+        figures.level_db.append(20 * np.log10(max(rms[0], 1e-9) / max(rms[1], 1e-9)))
+        figures.above_knee += int(np.count_nonzero(np.abs(hit) > KNEE * 32767))
+        figures.played += len(hit)
 
 
 def _play_on_paper(tts: PiperTts, made: list[tuple[float, SpokenPiece]], ahead: int,
@@ -176,6 +205,12 @@ def _print(title: str, figures: Figures, show: int) -> None:
               f"{len(figures.late)}/{figures.pieces} ({figures.late_starts} of them a "
               f"chunk's first; median by {_median_ms(figures.late):.0f} ms, worst by "
               f"{worst:.0f} ms)")
+    if figures.level_db:
+        worst = max(figures.level_db, key=abs)
+        print(f"  a miss vs its cached copy: {figures.same}/{len(figures.level_db)} chunks the "
+              f"same samples, level {statistics.median(figures.level_db):+.2f} dB median, "
+              f"{worst:+.2f} dB worst; limiter: {figures.above_knee / figures.played:.3%} of "
+              f"samples")
     for elapsed, text in sorted(figures.slow, reverse=True)[:show]:
         print(f"    {elapsed * 1000:5.0f} ms  {len(text):3d} chars  {text}")
 

@@ -12,7 +12,6 @@ import json
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,6 +23,7 @@ from vitad.config.schema import TtsSettings
 from vitad.errors import TtsFailure
 from vitad.fileio import read_regular_file
 from vitad.tts.cache import AudioCache, Speech
+from vitad.tts.level import Level, voice_gain_db
 from vitad.tts.sentences import split_chunks
 from vitad.tts.visemes import Alignment, VisemeTrack, viseme_track
 from vitad.tts.windowed import (
@@ -33,7 +33,7 @@ from vitad.tts.windowed import (
     SplitSession,
     SplitUnavailable,
     split_graph,
-    stitch_error,
+    stitch_check,
     windows,
 )
 
@@ -86,7 +86,9 @@ def resolve_voice(voice: str, base_dir: Path) -> Path:
 
 MAX_VOICE_CONFIG_BYTES = 1 << 20
 ONE_GO = "tts: %s is decoded in one go, not in windows: %s"  # the one log line of a fallback
-# Decoded at load in windows and in one go: a voice whose windows do not match is not windowed.
+# Decoded at load in windows and in one go: a voice whose windows do not match is not windowed;
+# the one-shot audio (without sampling noise, so it is the same every start) also sets the
+# voice's gain (vitad/tts/level.py).
 CHECK_TEXT = "Thanks, see you soon."  # ~1.3 s of audio: five windows
 # Silence added between two clauses of one sentence (vitad/tts/sentences.py cut it at a comma,
 # colon or dash): none. Piper ends a chunk that ends in a comma with ~0.18-0.22 s of silence
@@ -95,28 +97,6 @@ CHECK_TEXT = "Thanks, see you soon."  # ~1.3 s of audio: five windows
 # of that only at a sentence's end.
 CLAUSE_PAUSE_S = 0.0
 _SYNTHESIS_LOCK = threading.Lock()
-_MAX_WAV_VALUE = 32767.0  # Piper's int16 scale
-# Piper scales each sentence to full scale by its peak, which is known only when the whole
-# sentence is decoded; a chunk played window by window is scaled by a fixed reference peak
-# instead: this, or the highest raw peak of the voice's recent sentences if that is higher
-# (then it never plays louder than full scale). joe-medium's raw peaks over every shop reply
-# are 0.36-0.78, median 0.48: such a chunk plays 0.2-7 dB (typically 4 dB) quieter than its
-# cached copy, never clipped. A reference learnt from fewer sentences clipped (a test saw it).
-STREAM_PEAK_DEFAULT = 0.8
-PEAKS_KEPT = 64
-
-
-def _int16(audio: np.ndarray) -> np.ndarray:
-    """Float audio in [-1, 1] as int16, as Piper's ``AudioChunk.audio_int16_array`` does."""
-    return np.clip(audio * _MAX_WAV_VALUE, -_MAX_WAV_VALUE, _MAX_WAV_VALUE).astype(np.int16)
-
-
-def _normalized(raw: np.ndarray) -> np.ndarray:
-    """One sentence's raw audio scaled to full scale by its peak and clipped, exactly as
-    ``PiperVoice.synthesize`` does with ``normalize_audio`` (its default), as int16."""
-    peak = np.max(np.abs(raw)) if raw.size else 0.0
-    audio = np.zeros_like(raw) if peak < 1e-8 else raw / peak
-    return _int16(np.clip(audio, -1.0, 1.0).astype(np.float32))
 
 
 def _trim_heap() -> None:
@@ -249,13 +229,11 @@ class PiperTts:
         except Exception as exc:
             raise TtsFailure("voice_unreadable",
                              f"cannot load Piper voice {model}: {exc}") from None
-        # Normalized here (_normalized, as Piper does it) so the raw peaks are seen.
+        # Piper's raw audio: the voice's level rule (self.level) scales it on every path.
         self._syn_config = SynthesisConfig(length_scale=settings.length_scale,
                                            noise_scale=settings.noise_scale,
                                            noise_w_scale=settings.noise_w,
                                            normalize_audio=False)
-        self._peaks: deque[float] = deque(maxlen=PEAKS_KEPT)  # raw peaks of recent sentences
-        self._peaks_lock = threading.Lock()  # the preparer and the speaker's read-ahead
         self._cache_variant = f"ls={settings.length_scale}"
         if settings.noise_scale is not None or settings.noise_w is not None:
             self._cache_variant += f",ns={settings.noise_scale},nw={settings.noise_w}"
@@ -264,8 +242,21 @@ class PiperTts:
         self.alignments = alignments and len(self._voice.session.get_outputs()) > 1
         if self.alignments:
             self._cache_variant += ",al"  # entries made without alignments are not reused
-        if self._split is not None and not self._stitches(self._split, model.name):
+        # The check sentence without sampling noise: the same audio, so the same gain, on
+        # every start (vitad/tts/level.py). At the voice's own speed, not length_scale: one
+        # short sentence said slower has more pause in it (joe at 1.5: RMS -0.6 dB) while
+        # the replies said slower are not quieter (their median peak +0.4 dB), so the gain is
+        # the voice's, whatever the speed.
+        check = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False)
+        reference = None if self._split is None else self._stitches(self._split, model.name,
+                                                                     check)
+        if reference is None:
             self._split = None  # its session still synthesizes in one go, like the graph
+            reference = self._check_audio(check, model)
+        self.level = Level(voice_gain_db(reference))
+        # Entries made at another level (Piper's per-sentence peak normalization before this
+        # rule, another gain) are not reused: the preparer makes them again, once.
+        self._cache_variant += f",{self.level.variant}"
         stat = model.stat()
         self.voice_id = f"{model.name}:{stat.st_size}"
         self.cache = AudioCache(cache_dir or settings.cache_dir,
@@ -274,23 +265,39 @@ class PiperTts:
     def cache_key(self, sentence: str) -> str:
         return AudioCache.key(self.voice_id, sentence, self._cache_variant)
 
-    def _stitches(self, split: SplitSession, name: str) -> bool:
-        """Whether this voice's windows stitch into its one-shot decode (a voice exported
-        with a wider decoder than windowed.CUTS allow for does not); ~0.1 s at load, which
-        also pays the sessions' first-run costs before the first reply."""
+    def _stitches(self, split: SplitSession, name: str, config: Any) -> np.ndarray | None:
+        """The check sentence's raw one-shot audio (synthesized with ``config``) if this
+        voice's windows stitch into its one-shot decode, else None (a voice exported with a
+        wider decoder than windowed.CUTS allow for does not); ~0.1 s at load, which also pays
+        the sessions' first-run costs before the first reply."""
         try:
-            _, latents = self._fronts(split, CHECK_TEXT)
-            error = max((stitch_error(split, latent) for latent in latents), default=0.0)
+            _, latents = self._fronts(split, CHECK_TEXT, config)
+            checks = [stitch_check(split, latent) for latent in latents]
         except TtsFailure as exc:
             log.info(ONE_GO, name, exc.message)
-            return False
+            return None
         except Exception as exc:  # a part onnxruntime cannot run on a window
             log.info(ONE_GO, name, f"{type(exc).__name__}: {exc}")
-            return False
+            return None
+        error = max((e for e, _ in checks), default=0.0)
         if error > STITCH_TOLERANCE:
             log.info(ONE_GO, name, f"its windows differ from the whole by up to {error:.1e}")
-            return False
-        return True
+            return None
+        # Clipped as Piper clips what it hands over, so both routes measure the same audio.
+        return np.clip(np.concatenate([np.zeros(0, np.float32), *(w for _, w in checks)]),
+                       -1.0, 1.0)
+
+    def _check_audio(self, config: Any, model: Path) -> np.ndarray:
+        """The check sentence's raw audio from the one-shot synthesis (a voice that is not
+        windowed); a voice that cannot say it is unusable."""
+        with _SYNTHESIS_LOCK:
+            try:
+                chunks = list(self._voice.synthesize(CHECK_TEXT, config))
+            except Exception as exc:
+                raise TtsFailure("voice_unreadable",
+                                 f"Piper voice {model} cannot speak: {exc}") from None
+        return np.concatenate([np.zeros(0, np.float32),
+                               *(c.audio_float_array for c in chunks)])
 
     @property
     def windowed(self) -> bool:
@@ -329,24 +336,12 @@ class PiperTts:
                 # The keyword only where needed: older Piper releases do not know it.
                 extra = {"include_alignments": True} if self.alignments else {}
                 chunks = list(self._voice.synthesize(sentence, self._syn_config, **extra))
-                audio = [self._finished(c.audio_float_array) for c in chunks]
+                audio = [self.level.apply(c.audio_float_array) for c in chunks]
             except Exception as exc:
                 raise TtsFailure("synthesis",
                                  f"Piper failed on {sentence[:40]!r}: {exc}") from None
         samples = np.concatenate(audio) if audio else np.zeros(0, dtype=np.int16)
         return Speech(samples, self._alignment(chunks, len(samples)))
-
-    def _finished(self, raw: np.ndarray) -> np.ndarray:
-        """A sentence's raw audio, normalized as Piper does; its peak is remembered."""
-        if raw.size:
-            with self._peaks_lock:
-                self._peaks.append(float(np.max(np.abs(raw))))
-        return _normalized(raw)
-
-    def _stream_gain(self) -> float:
-        """What a chunk played window by window is scaled by (see STREAM_PEAK_DEFAULT)."""
-        with self._peaks_lock:
-            return 1.0 / max([STREAM_PEAK_DEFAULT, *self._peaks])
 
     def pieces(self, text: str) -> Iterator[SpokenPiece]:
         """:meth:`speak` as playable pieces: a chunk from the cache comes whole; a chunk
@@ -371,15 +366,16 @@ class PiperTts:
         total = sum(latent.frames for latent in latents) * split.hop
         alignment = self._alignment(chunks, total)
         track = None if alignment is None else viseme_track(alignment)
-        gain = self._stream_gain()
         plan = [(latent, lo, hi) for latent in latents for lo, hi in windows(latent.frames)]
         if not plan:  # nothing to say (no phonemes): stored and played as Piper gives it
             self.cache.put(key, np.zeros(0, dtype=np.int16), alignment)
             yield SpokenPiece(sentence, np.zeros(0, dtype=np.int16), 0, True, True, False,
                               time.perf_counter() - start, track, ends_sentence)
             return
-        finished: list[np.ndarray] = []  # normalized sentences, for the cache
-        raw: list[np.ndarray] = []  # the windows of the sentence being decoded
+        # Each window at the voice's level as soon as it is decoded (the rule is memoryless):
+        # the cache gets exactly what was played, the same as render() gives but for float
+        # rounding (the windows' sums differ from the one-shot run's by ~1e-6: <= 1 LSB).
+        played: list[np.ndarray] = []
         offset = 0
         for n, (latent, lo, hi) in enumerate(plan):
             try:
@@ -387,27 +383,26 @@ class PiperTts:
             except Exception as exc:
                 raise TtsFailure("synthesis",
                                  f"Piper failed on {sentence[:40]!r}: {exc}") from None
-            raw.append(window)
-            if hi == latent.frames:
-                finished.append(self._finished(np.concatenate(raw)))
-                raw = []
+            samples = self.level.apply(window)
+            played.append(samples)
             last = n == len(plan) - 1
             if last:  # before the last piece goes: a barge-in then still leaves it cached
-                self.cache.put(key, np.concatenate(finished), alignment)
-            samples = _int16(np.clip(window * gain, -1.0, 1.0))
+                self.cache.put(key, np.concatenate(played), alignment)
             yield SpokenPiece(sentence, samples, offset, n == 0, last, False,
                               time.perf_counter() - start, track, ends_sentence)
             offset += len(samples)
 
-    def _fronts(self, split: SplitSession, sentence: str) -> tuple[list[Any], list[Latent]]:
+    def _fronts(self, split: SplitSession, sentence: str,
+                config: Any = None) -> tuple[list[Any], list[Latent]]:
         """Piper's sentences of ``sentence`` (phonemes, alignments; silent audio) and their
-        latent frames: the text side of the synthesis, under the synthesis lock (espeak)."""
+        latent frames: the text side of the synthesis, under the synthesis lock (espeak).
+        ``config``: Piper's ``SynthesisConfig``, the voice's settings by default."""
         front = FrontOnly(split)
         voice = replace(self._voice, session=front)
         with _SYNTHESIS_LOCK:
             try:
                 extra = {"include_alignments": True} if self.alignments else {}
-                chunks = list(voice.synthesize(sentence, self._syn_config, **extra))
+                chunks = list(voice.synthesize(sentence, config or self._syn_config, **extra))
             except Exception as exc:
                 raise TtsFailure("synthesis",
                                  f"Piper failed on {sentence[:40]!r}: {exc}") from None

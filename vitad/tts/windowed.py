@@ -249,11 +249,16 @@ class FrontOnly:
 STITCH_TOLERANCE = 1e-4
 
 
-def stitch_error(split: SplitSession, latent: Latent) -> float:
+def stitch_check(split: SplitSession, latent: Latent) -> tuple[float, np.ndarray]:
     """The largest difference between ``latent``'s windows stitched and its one-shot decode
-    (inf if their lengths differ)."""
+    (inf if their lengths differ), and that one-shot decode (its raw audio)."""
     whole = split.decode(latent, 0, latent.frames)
     stitched = np.concatenate([whole[:0], *split.decode_windows(latent)])
     if len(stitched) != len(whole):
-        return float("inf")
-    return float(np.abs(stitched - whole).max(initial=0.0))
+        return float("inf"), whole
+    return float(np.abs(stitched - whole).max(initial=0.0)), whole
+
+
+def stitch_error(split: SplitSession, latent: Latent) -> float:
+    """The first half of :func:`stitch_check`."""
+    return stitch_check(split, latent)[0]
