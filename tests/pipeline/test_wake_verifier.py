@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -223,6 +224,24 @@ def test_the_loader_reports_a_broken_verifier_as_degraded_and_a_fixed_one_as_ok(
     assert [(d.mode, d.active) for d in fixed.degraded if d.component == "wake"] == [
         (VERIFIER_DEGRADED, False)]
     assert isinstance(fixed.degraded[0], ev.Degraded)
+
+
+def test_a_reload_retries_a_verifier_file_repaired_under_the_same_config(tmp_path) -> None:
+    path = tmp_path / "verifier.npz"
+    config = validate_config(config_dict(tmp_path, asr={"engine": "pocketsphinx"},
+                                         wake={"verifier": str(path)}),
+                             "test", shipped_config_dir())
+    old = load_engines(config)
+    assert old.wake.verifier is None and old.wake.degraded
+    kept = load_engines(config, reuse=(config, old))  # still missing: a new detector, same fate
+    assert kept.wake is not old.wake and kept.wake.degraded
+    shutil.copyfile(bundled_verifier_path(), path)  # the operator puts the file back
+    fixed = load_engines(config, reuse=(config, kept))
+    assert fixed.wake.verifier is not None and not fixed.wake.degraded
+    assert [(d.mode, d.active) for d in fixed.degraded if d.component == "wake"] == [
+        (VERIFIER_DEGRADED, False)]
+    healthy = load_engines(config, reuse=(config, fixed))  # a working detector is kept
+    assert healthy.wake is fixed.wake
 
 
 def test_the_self_voice_check_counts_what_the_verifier_would_hear(

@@ -87,7 +87,9 @@ def load_engines(config: Config, cache_dir: Path | None = None,
         return value
 
     old_config, old = reuse if reuse is not None else (None, None)
-    same_wake = old is not None and old_config is not None and (
+    # A detector that came up degraded (its verifier file missing or broken) is built again
+    # even for the same [wake]: the file may have been repaired since.
+    same_wake = old is not None and old_config is not None and not old.wake.degraded and (
         old_config.wake == config.wake and old_config.base_dir == config.base_dir)
     same_tts = old is not None and old_config is not None and old.tts is not None and (
         old_config.tts == config.tts and old_config.base_dir == config.base_dir)
