@@ -7,6 +7,7 @@ import pytest
 
 from vitad.config.schema import ListenSettings
 from vitad.pipeline.endpoint import (
+    ROOM_LEVEL_FRAMES,
     ROOM_MARGIN_DB,
     ROOM_WINDOW_S,
     STABLE_LEVEL_RATIO,
@@ -19,6 +20,9 @@ from vitad.pipeline.endpoint import (
 STABLE_PARTIAL_S = 0.4  # [listen] stable_partial_s for the babble-rule tests
 
 FRAME = 0.03
+# The room rule judges the median level of the last ROOM_LEVEL_FRAMES frames: it sees the
+# customer's voice stop this late.
+ROOM_LAG_S = (ROOM_LEVEL_FRAMES // 2) * FRAME
 
 
 def run(probabilities: list[float], start: float = 0.0,
@@ -234,8 +238,8 @@ def test_voices_well_below_the_customer_s_end_the_turn_like_silence() -> None:
     result = run_levels([*question, babble], room_level=babble[1], hangover_s=0.5,
                         quieter_than_customer_db=10)
     assert result is not None and result.reason == "silence"
-    assert result.speech_end == pytest.approx(1.8)
-    assert result.decided_at == pytest.approx(1.8 + 0.5, abs=FRAME)
+    assert result.speech_end == pytest.approx(1.8 + ROOM_LAG_S)
+    assert result.decided_at == pytest.approx(1.8 + ROOM_LAG_S + 0.5, abs=FRAME)
     # Off (the default): the babble holds the turn open until it stops or max length.
     held = run_levels([*question, babble], hangover_s=0.5, max_utterance_s=3.0)
     assert held is not None and held.reason == "max_length"
@@ -257,7 +261,7 @@ def test_the_room_s_level_keeps_a_soft_last_word_in_a_quiet_room() -> None:
     soft_tail = (0.9, 1000 * 10 ** (-8 / 20), 0.9)  # "...number seven" said softly
     cut = run_levels([*question, soft_tail, (0.0, 10.0, 1.0)], room_level=300.0,
                      hangover_s=0.5, quieter_than_customer_db=6)
-    assert cut is not None and cut.speech_end == pytest.approx(1.5)  # a loud room: cut
+    assert cut is not None and cut.speech_end == pytest.approx(1.5 + ROOM_LAG_S)  # loud room
     kept = run_levels([*question, soft_tail, (0.0, 10.0, 1.0)], room_level=10.0,
                       hangover_s=0.5, quieter_than_customer_db=6)
     assert kept is not None and kept.speech_end == pytest.approx(2.4)
@@ -269,7 +273,7 @@ def test_babble_at_the_room_s_level_ends_the_turn() -> None:
     result = run_levels([*question, (0.9, room * 1.2, 3.0)], room_level=room,
                         hangover_s=0.5, quieter_than_customer_db=6)
     assert result is not None and result.reason == "silence"
-    assert result.speech_end == pytest.approx(1.8)
+    assert result.speech_end == pytest.approx(1.8 + ROOM_LAG_S)
     # Voices much louder than the room was (someone stepped up beside the customer, or the
     # customer goes on softly) are not the room: the turn is held.
     held = run_levels([*question, (0.9, room * 10 ** ((ROOM_MARGIN_DB + 3) / 20), 3.0)],
@@ -302,3 +306,22 @@ def test_without_voices_in_the_room_the_level_rule_stays_off() -> None:
     kept = run_levels([*question, soft_tail, (0.0, 10.0, 1.0)], room_level=None,
                       hangover_s=0.5, quieter_than_customer_db=6)
     assert kept is not None and kept.speech_end == pytest.approx(2.4)
+
+
+def _swinging_babble(room: float, seconds: float) -> list[tuple[float, float, float]]:
+    """Voices at the room's level frame by frame as babble is: mostly -6..0 dB around it,
+    every fourth frame +8 dB (louder than the room + ROOM_MARGIN_DB)."""
+    swing = [room * 10 ** (db / 20) for db in (-6, 0, -3, 8)]
+    return [(0.9, level, FRAME) for _ in range(round(seconds / FRAME / 4)) for level in swing]
+
+
+def test_babble_s_loud_frames_do_not_hold_the_turn_open() -> None:
+    """Others' voices before the question (counted as the customer's until the question
+    begins) and after it, swinging frame by frame: the turn still ends at the question's end."""
+    room = 100.0
+    question = (0.9, room * 10 ** (12 / 20), 1.5)  # the customer 12 dB over the room
+    result = run_levels([*_swinging_babble(room, 1.2), question, *_swinging_babble(room, 4.0)],
+                        room_level=room, hangover_s=0.5, quieter_than_customer_db=6,
+                        max_utterance_s=6.0)
+    assert result is not None and result.reason == "silence"
+    assert result.speech_end == pytest.approx(1.2 + 1.5 + ROOM_LAG_S, abs=2 * FRAME)

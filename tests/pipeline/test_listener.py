@@ -17,7 +17,9 @@ from vitad.pipeline.wake import Detection
 RATE = 16000
 
 
-LEVELS = {"loud": LOUD, "murmur": LOUD * 2 // 3, "quiet": 0}  # murmur: voiced, quieter
+# murmur: voiced, quieter; shout: 9.5 dB over a murmur (the room rule's customer is at least
+# endpoint.ROOM_MARGIN_DB louder than the room)
+LEVELS = {"loud": LOUD, "murmur": LOUD * 2 // 3, "quiet": 0, "shout": LOUD * 2}
 
 
 def audio(*parts: tuple[str, float]) -> np.ndarray:
@@ -436,7 +438,7 @@ def _room_rig(room_db: float) -> Rig:
 def test_voices_in_the_room_before_the_wake_let_the_level_rule_end_the_turn() -> None:
     """Others were talking before the wake word (the VAD heard voices there) and go on after
     the question, more quietly than the customer: their voices count as silence."""
-    talk = audio(("murmur", 3.0), ("loud", 1.0), ("murmur", 5.0))
+    talk = audio(("murmur", 3.0), ("shout", 1.0), ("murmur", 5.0))
     (utt,) = _room_rig(2.0).feed(talk).utterances
     assert utt.endpoint.reason == "silence"
     assert utt.endpoint.speech_end == pytest.approx(4.0, abs=0.1)

@@ -53,6 +53,15 @@ STABLE_LEVEL_RATIO = 0.75
 # The level rule ([listen] quieter_than_customer_db) judges against the customer's own level
 # only once this much of the question has been heard (a first syllable is no reference).
 CUSTOMER_REFERENCE_S = 0.3
+# ...and the customer's level is taken from the voiced frames since the question began that
+# were louder than the room (+ ROOM_MARGIN_DB), at least this many of them: in babble the
+# voiced frames also hold the room's voices before the question starts and after it ends,
+# which dragged the median of all of them down to the room's own level (measured: 2 dB over
+# the room for a 10 dB SNR question) so the rule never fired; worse, before the customer
+# spoke, the room's voices alone would be the "customer" and the turn ended before the
+# question. The percentile: the customer's loud syllables, not their pauses.
+CUSTOMER_FRAMES = 5
+CUSTOMER_PERCENTILE = 90
 # ...and only in a room that was voices before the wake word (:class:`RoomLevel`; machines and
 # hum the VAD already calls silence), and only for a frame no louder than the room was plus
 # this margin: the customer's own soft last word is louder than that unless they speak no
@@ -60,6 +69,11 @@ CUSTOMER_REFERENCE_S = 0.3
 ROOM_MARGIN_DB = 6.0
 # The room was "voices" when at least this share of its VAD frames before the wake were.
 ROOM_VOICED_SHARE = 0.5
+# Babble's level over 30 ms frames swings -14..+9 dB around its median (measured after the
+# questions of the corpus's babble clips), so single loud frames kept resetting the hangover:
+# the rule judges the median level of the last this many frames (0.18 s; it lags the real end
+# of the question by half of that). The median, not the RMS: one loud frame does not move it.
+ROOM_LEVEL_FRAMES = 6
 # The room's level is taken from audio that ended at least this long before the wake fired
 # (the wake phrase itself is the customer, not the room) and at most ROOM_WINDOW_S before it.
 WAKE_PHRASE_S = 1.0
@@ -88,10 +102,10 @@ class Endpointer:
     it, so the decision never looks ahead of the audio it came from.
 
     In a room where others keep talking the VAD never reports silence, whatever the
-    transcript: with ``quieter_than_customer_db`` a voiced frame that much below the median
-    level of the customer's own speech so far counts as silence for the hangover — the
+    transcript: with ``quieter_than_customer_db`` voice that much below the customer's own
+    level so far (and no louder than the room was) counts as silence for the hangover — the
     customer stands at the mic, the room's voices are further away. A customer who speaks no
-    louder than the room (0-5 dB SNR) is not helped, but not cut either: their frames stay
+    louder than the room (0-5 dB SNR) is helped less, but not cut either: their frames stay
     above the threshold.
     """
 
@@ -109,6 +123,10 @@ class Endpointer:
         # (frame end, level) of the customer's voiced frames; bounded by max_utterance_s
         # (~330 frames).
         self._levels: list[tuple[float, float]] = []
+        self._recent: deque[float] = deque(maxlen=ROOM_LEVEL_FRAMES)  # squared frame levels
+        # the recent level (see ROOM_LEVEL_FRAMES) of frames well over the room's: the
+        # customer's own voice; bounded like _levels
+        self._customer: list[float] = []
         drop_db = settings.quieter_than_customer_db
         self._room_ratio = 10 ** (-drop_db / 20) if drop_db > 0 else 0.0
 
@@ -120,6 +138,8 @@ class Endpointer:
                level: float | None = None) -> Endpoint | None:
         """One frame's speech probability (and its RMS ``level``, for the babble rule)."""
         s = self.settings
+        if level is not None:
+            self._recent.append(level * level)
         voiced = probability >= s.vad_threshold and not self._room_voice(level, frame_end)
         if voiced:
             self._voiced_run += frame_end - frame_start
@@ -157,15 +177,21 @@ class Endpointer:
         return None
 
     def _room_voice(self, level: float | None, frame_end: float) -> bool:
-        """Is this frame voice well below the customer's own (someone else in the room)?"""
+        """Is this frame voice well below the customer's own (someone else in the room)?
+        (Also keeps the customer's level: recent audio clearly louder than the room.)"""
         if (not self._room_ratio or self.room_level is None or level is None
                 or self.speech_started is None):
             return False
-        if frame_end - self.speech_started < CUSTOMER_REFERENCE_S or len(self._levels) < 5:
+        recent = float(np.sqrt(np.median(self._recent)))
+        above_room = self.room_level * 10 ** (ROOM_MARGIN_DB / 20)
+        if recent > above_room:
+            self._customer.append(recent)
             return False
-        customer = float(np.median([lv for _, lv in self._levels]))
-        return (level < self._room_ratio * customer
-                and level <= self.room_level * 10 ** (ROOM_MARGIN_DB / 20))
+        if (frame_end - self.speech_started < CUSTOMER_REFERENCE_S
+                or len(self._customer) < CUSTOMER_FRAMES):
+            return False  # the customer has not yet been heard over the room
+        customer = float(np.percentile(self._customer, CUSTOMER_PERCENTILE))
+        return recent < self._room_ratio * customer
 
     def _quieter_since(self, since: float) -> bool:
         """Is what the VAD hears since ``since`` quieter than the question was?"""
