@@ -6,7 +6,7 @@ import ctypes.util
 
 import psutil
 
-from vitad.runtime.memory import limit_malloc_arenas, release_free_memory
+from vitad.runtime.memory import IdleTrim, limit_malloc_arenas, release_free_memory
 
 MIB = 1024 * 1024
 
@@ -30,3 +30,18 @@ def test_freed_heap_goes_back_to_the_os() -> None:
     assert held - kept < 20 * MIB, "freed blocks were already returned; the test shows nothing"
     assert kept - trimmed > 50 * MIB, (held / MIB, kept / MIB, trimmed / MIB)
     assert pin[0] == ord("y")
+
+
+def test_an_idle_box_trims_at_most_once_a_period_and_never_while_busy() -> None:
+    now = [0.0]
+    released: list[float] = []
+    trim = IdleTrim(60.0, clock=lambda: now[0], release=lambda: released.append(now[0]) or True)
+    now[0] = 59.0
+    assert not trim.maybe(idle=True)  # not due yet
+    now[0] = 61.0
+    assert not trim.maybe(idle=False)  # a turn is live
+    assert trim.maybe(idle=True) and released == [61.0]
+    now[0] = 100.0
+    assert not trim.maybe(idle=True)  # the period counts from the last trim
+    now[0] = 121.0
+    assert trim.maybe(idle=True) and released == [61.0, 121.0] and trim.trims == 2

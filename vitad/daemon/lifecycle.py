@@ -41,7 +41,7 @@ from vitad.pipeline.speakers import LiveSpeaker
 from vitad.runtime.appliance import EXIT_CONFIG, EXIT_GUARD_RESTART, ApplianceRuntime
 from vitad.runtime.health import HealthModel
 from vitad.runtime.last_good import UNUSABLE, LoadedConfig, load_or_last_good, save_last_good
-from vitad.runtime.memory import limit_malloc_arenas, release_free_memory
+from vitad.runtime.memory import IdleTrim, limit_malloc_arenas, release_free_memory
 from vitad.runtime.notify import Notifier, WatchdogSupervisor, maybe_hang
 from vitad.runtime.stackdump import install_stack_dump_signal
 from vitad.tts.prepare import Preparer, TurnGate
@@ -95,6 +95,7 @@ class Daemon:
         self.mic: MicSupervisor | None = None
         self._listener_thread: threading.Thread | None = None
         self._started_parts: list[tuple[str, Callable[[], None]]] = []
+        self._idle_trim = IdleTrim()  # freed heap back to the OS while nothing happens
 
     def clock(self) -> float:
         return time.monotonic() - self.started
@@ -366,6 +367,7 @@ class Daemon:
         self.rt.tick()
         speaking = self.speaker is not None and self.speaker.is_playing()
         idle = not self.pipeline.listener.listening and not speaking
+        self._idle_trim.maybe(idle)  # what the last replies or the answer preparer freed
         if self.rt.restart_reasons and idle:
             log.warning("planned restart at an idle moment: %s",
                         "; ".join(self.rt.restart_reasons))

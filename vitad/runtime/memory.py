@@ -14,6 +14,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import logging
+import time
+from collections.abc import Callable
 
 log = logging.getLogger(__name__)
 
@@ -62,3 +64,33 @@ def release_free_memory() -> bool:
         return False
     log.debug("malloc_trim: %s", "memory released" if released else "nothing to release")
     return True
+
+
+# An idle box gives freed heap back this often: Piper's synthesis frees large buffers that
+# glibc keeps mapped. Measured: preparing the shop's 121 reply chunks left the voice's process
+# at 224 MiB, 174 MiB after a trim; a trim takes ~1 ms idle, ~10 ms after synthesis.
+IDLE_TRIM_S = 60.0
+
+
+class IdleTrim:
+    """:func:`release_free_memory` at most every ``every_s``, and only when told the box is
+    idle (a trim while a turn is live would only delay it by milliseconds, but there is no
+    point: the turn is about to allocate again)."""
+
+    def __init__(self, every_s: float = IDLE_TRIM_S,
+                 clock: Callable[[], float] = time.monotonic,
+                 release: Callable[[], bool] = release_free_memory) -> None:
+        self.every_s = every_s
+        self._clock = clock
+        self._release = release
+        self._last = clock()
+        self.trims = 0
+
+    def maybe(self, idle: bool) -> bool:
+        """Trim if idle and due; whether it did."""
+        now = self._clock()
+        if not idle or now - self._last < self.every_s:
+            return False
+        self._release()
+        self._last, self.trims = now, self.trims + 1
+        return True

@@ -6,8 +6,6 @@ synthesized (the generator only synthesizes when asked for the next item).
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import json
 import logging
 import threading
@@ -22,6 +20,7 @@ import numpy as np
 from vitad.config.schema import TtsSettings
 from vitad.errors import TtsFailure
 from vitad.fileio import read_regular_file
+from vitad.runtime.memory import release_free_memory
 from vitad.tts.cache import AudioCache, Speech
 from vitad.tts.level import Level, voice_gain_db
 from vitad.tts.sentences import split_chunks
@@ -97,12 +96,6 @@ CHECK_TEXT = "Thanks, see you soon."  # ~1.3 s of audio: five windows
 # of that only at a sentence's end.
 CLAUSE_PAUSE_S = 0.0
 _SYNTHESIS_LOCK = threading.Lock()
-
-
-def _trim_heap() -> None:
-    """Return freed heap to the system (glibc keeps it otherwise); a no-op elsewhere."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
 def voice_session_options() -> Any:  # onnxruntime.SessionOptions; onnxruntime is untyped
@@ -190,7 +183,7 @@ def _sessions(model: Path, alignments: bool, hop: int) -> tuple[Any, SplitSessio
     # module) above loading the file as it is (measured after synthesis: 163 vs 152 MiB;
     # without this, ~250).
     del proto
-    _trim_heap()
+    release_free_memory()
     return session, split
 
 
