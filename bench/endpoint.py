@@ -11,13 +11,16 @@ noise kind (babble included):
 * how turns ended: early (short hangover), stable (babble rule), silence, max_length;
 * intent accuracy (as bench/accuracy.py counts it), to see that early turns still answer.
 
-Replies are not synthesized (captions only). Corpus and config handling are shared with
-bench/accuracy.py.
+Replies are not synthesized (captions only), unless ``--speak``: then every reply the shop
+can give is prepared ahead into the TTS cache first (as the daemon does after start) and the
+table adds true end of speech → first reply audio (issue 12: p90 ≤ 1.0 s on babble clips), on
+the input clock with the real synthesis time (see vitad/simulate.py). Corpus and config
+handling are shared with bench/accuracy.py.
 
 Usage:
   python bench/endpoint.py [--engine pocketsphinx|vosk|whisper] [--split dev|test|all]
          [--early 0.25] [--stable 0.4] [--room-db 10] [--noise babble,white]
-         [--every N] [--limit N]
+         [--every N] [--limit N] [--speak]
 """
 
 from __future__ import annotations
@@ -63,16 +66,46 @@ def turn_end(events: list[ev.Event], clip: dict) -> ev.SpeechEnd | None:
     return next((e for e in events if isinstance(e, ev.SpeechEnd) and e.turn_id == turn), None)
 
 
+def first_reply_audio(events: list[ev.Event], end: ev.SpeechEnd | None) -> float | None:
+    """When the reply to the turn ``end`` closed started playing (input clock), if it did."""
+    if end is None:
+        return None
+    return next((e.t for e in events
+                 if isinstance(e, ev.AudioOutStart) and e.turn_id == end.turn_id), None)
+
+
+def prepare_all_replies(engines: Any) -> None:
+    """Every reply the shop can give into the TTS cache, as the daemon's preparer does."""
+    import threading
+
+    from vitad.dialogue.replies import all_replies
+    from vitad.tts.prepare import Preparer
+
+    preparer = Preparer(threading.Event(), min_rest_s=0.0, duty=1.0)  # no rests: nothing else runs
+    try:
+        preparer.prepare(engines.tts, lambda: all_replies(engines.dialogue))
+        preparer.wait_idle(3600)
+        progress = preparer.progress()
+        print(f"  prepared {progress.prepared}/{progress.total} reply chunks", file=sys.stderr)
+    finally:
+        preparer.close()
+
+
 def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
-        stable_s: float = 0.0, room_db: float | None = None) -> list[dict[str, Any]]:
-    """One row per clip: latency, cut-off, reason, correct — early on and off."""
+        stable_s: float = 0.0, room_db: float | None = None,
+        speak: bool = False) -> list[dict[str, Any]]:
+    """One row per clip: latency, cut-off, reason, correct — early on and off (and with
+    ``speak``, when the reply's first audio started)."""
     from vitad.pipeline.engines import load_engines
     from vitad.simulate import simulate
 
     tmp = Path(tempfile.mkdtemp(prefix="vitad-ep-"))
     config = build_config(setup_from(engine, "off", None, None, []), tmp)
     engines = load_engines(config, cache_dir=tmp / "tts-cache")
-    engines.tts = None  # captions only
+    if speak:
+        prepare_all_replies(engines)
+    else:
+        engines.tts = None  # captions only
     timed = TimedRecognizer(engines.recognizer)
     engines.recognizer = timed  # type: ignore[assignment]
     room = {} if room_db is None else {"quieter_than_customer_db": room_db}
@@ -93,6 +126,7 @@ def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
             text, intent, slots = pick_turn(sim.events, clip)
             result = ClipResult(clip, len(sim.of_type("wake")), text, intent, slots, None)
             decided = end.endpoint_t if end is not None else None
+            audio_t = first_reply_audio(sim.events, end)
             row[mode] = {
                 "reason": end.reason if end is not None else None,
                 "decided": decided,
@@ -100,6 +134,7 @@ def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
                 else decided - clip["speech_t"][1],
                 "cut": decided is not None and decided < clip["speech_t"][1] - CUT_MARGIN_S,
                 "correct": result.correct, "text": text,
+                "reply_audio": None if audio_t is None else audio_t - clip["speech_t"][1],
             }
         rows.append(row)
         if (i + 1) % 10 == 0:
@@ -120,6 +155,9 @@ def table(rows: list[dict[str, Any]], early_s: float) -> str:
             "gain (med s)", "gain on early turns (med s)", "cut-offs off", "cut-offs early",
             "early / stable turns",
             "acc off", "acc early"]
+    speak = any(r["early"].get("reply_audio") is not None for r in rows)
+    if speak:
+        head.append(f"end of speech → reply audio, early {early_s:g} (med/p90/max s)")
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     kinds = [k for k in NOISE_ORDER if any(r["noise"] == k for r in rows)]
     kinds += sorted({r["noise"] for r in rows} - set(kinds))
@@ -137,6 +175,8 @@ def table(rows: list[dict[str, Any]], early_s: float) -> str:
         n = len(group)
         early = sum(r["early"]["reason"] == "early" for r in group)
         stable = sum(r["early"]["reason"] == "stable" for r in group)
+        replies = [r["early"]["reply_audio"] for r in group
+                   if r["early"].get("reply_audio") is not None]
         lines.append("| " + " | ".join([
             kind, str(n), _stats(off), _stats(on),
             f"{statistics.median(gains):.2f}" if gains else "–",
@@ -146,6 +186,7 @@ def table(rows: list[dict[str, Any]], early_s: float) -> str:
             f"{early} / {stable}",
             f"{sum(r['off']['correct'] for r in group)}/{n}",
             f"{sum(r['early']['correct'] for r in group)}/{n}",
+            *([_stats(replies)] if speak else []),
         ]) + " |")
     return "\n".join(lines)
 
@@ -168,6 +209,8 @@ def main() -> None:
                              "room's level before the wake that still counts as the room)")
     parser.add_argument("--noise", help="only these noise kinds (comma-separated)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--speak", action="store_true",
+                        help="prepare every reply ahead and time the reply's first audio too")
     parser.add_argument("--table", type=Path, metavar="RESULTS_JSON",
                         help="print the table of an earlier run's results file and stop")
     args = parser.parse_args()
@@ -193,7 +236,8 @@ def main() -> None:
     print(f"endpoint: {len(clips)} questions of the '{args.split}' split, {args.engine}",
           file=sys.stderr)
     started = time.perf_counter()
-    rows = run(args.engine, args.early, clips, args.corpus, args.stable, args.room_db)
+    rows = run(args.engine, args.early, clips, args.corpus, args.stable, args.room_db,
+               args.speak)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"split": args.split, "engine": args.engine,
