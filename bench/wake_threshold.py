@@ -8,14 +8,15 @@ through the daemon's own ``WakeDetector.score_frame`` (wake model, then the veri
 at or over the gate; gate 0 = every frame), so the numbers are the daemon's. Prints numbers,
 not a test.
 
-1. a sweep: one line per (threshold) and per (threshold, verifier gate, verifier threshold);
+1. a sweep: one line per (threshold) and per (threshold, verifier gate, verifier threshold),
+   dev figures only unless ``--show-test``;
 2. the detail of the shipped ``[wake]`` settings, or of ``--pick``, against the wake model
    alone at the shipped threshold: recall per voice (all SNR and >= 10 dB), per noise, per
    SNR; false wakes; and for the misses the best score they reached (near miss, or nothing?).
 
 Usage: python bench/wake_threshold.py [--thresholds 0.5,0.3,0.2] [--verifier bundled]
        [--gates 0,0.001,0.02] [--verifier-thresholds 0.9,0.95] [--verifier-frames 2,3]
-       [--pick 0.3,0.001,0.95,3] [--noise-suppression 2] [--corpus DIR]
+       [--pick 0.3,0.001,0.95,3] [--noise-suppression 2] [--corpus DIR] [--show-test]
        python bench/wake_threshold.py --cost   # CPU and memory, verifier off vs on
 """
 
@@ -142,17 +143,23 @@ def pct(hit_n: list[int]) -> str:
     return f"{hit:3d}/{n:<3d} {100 * hit / max(n, 1):4.0f} %"
 
 
-def sweep_line(s: Scored, rule: Rule) -> str:
-    dev, test = s.recall(rule, "dev", ["voice"]), s.recall(rule, "test")
+def sweep_line(s: Scored, rule: Rule, show_test: bool = False) -> str:
+    """One rule's dev figures (and the test split's only with ``show_test``: the sweep is
+    for choosing, and a test column beside it invites choosing on test)."""
+    dev = s.recall(rule, "dev", ["voice"])
     worst = min((h / n, k.split(":", 1)[1]) for k, (h, n) in dev.items()
                 if k.startswith("voice>=10dB:"))
     per_hour = s.stream_hours / 2
-    fd, ft = s.stream_wakes(rule, "dev"), s.stream_wakes(rule, "test")
+    fd = s.stream_wakes(rule, "dev")
     quiet = s.quiet_wakes(rule, "no_wake") + s.quiet_wakes(rule, "noise_only")
-    return (f"{rule!s:44s} dev {pct(dev['dev'])} >=10dB {pct(dev['loud'])} "
-            f"worst dev voice >=10dB {worst[1]} {100 * worst[0]:.0f} % | "
-            f"test {pct(test['test'])} >=10dB {pct(test['loud'])} | false wakes/h "
-            f"dev {fd / per_hour:.1f} test {ft / per_hour:.1f} | quiet clips {quiet}")
+    line = (f"{rule!s:44s} dev {pct(dev['dev'])} >=10dB {pct(dev['loud'])} "
+            f"worst dev voice >=10dB {worst[1]} {100 * worst[0]:.0f} % | false wakes/h "
+            f"dev {fd / per_hour:.1f} | quiet clips {quiet}")
+    if show_test:
+        test = s.recall(rule, "test")
+        line += (f" | test {pct(test['test'])} >=10dB {pct(test['loud'])}, false wakes/h "
+                 f"{s.stream_wakes(rule, 'test') / per_hour:.1f}")
+    return line
 
 
 def detail(s: Scored, rule: Rule, title: str) -> None:
@@ -246,6 +253,9 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=None,
                         help="a corpus folder (generate.py --out DIR, e.g. with --stream-min "
                         "60 for an hour of false-wake stream); default bench/corpus/out")
+    parser.add_argument("--show-test", action="store_true",
+                        help="the test split's figures in the sweep too (for the final report; "
+                             "the detail of the shipped / --pick rule always shows them)")
     parser.add_argument("--cost", action="store_true",
                         help="only measure CPU with the verifier off and on, and exit")
     args = parser.parse_args()
@@ -279,7 +289,7 @@ def main() -> None:
               for f in floats(args.verifier_frames) for g in gates
               for v in floats(args.verifier_thresholds)]
     for rule in rules:
-        print(sweep_line(s, rule))
+        print(sweep_line(s, rule, args.show_test))
     detail(s, Rule(shipped.threshold), "before: the wake model alone")
     if pick.gate is not None:
         detail(s, pick, "after")
