@@ -27,6 +27,8 @@ def judge(tmp_path_factory: pytest.TempPathFactory) -> CompletenessJudge:
     "dryer seven is broken",
     "there is water on the floor",  # a report that names no machine
     "i've never used one of these before",  # "before" ends a sentence as often as not
+    "what is your phone number",  # "number" ends it: no machine was named
+    "what's the phone number",
 ])
 def test_a_confident_whole_question_is_complete(judge: CompletenessJudge, text: str) -> None:
     assert judge(text)
@@ -37,6 +39,9 @@ def test_a_confident_whole_question_is_complete(judge: CompletenessJudge, text: 
     "what time do you",
     "how much is the washer and",
     "dryer number",
+    "how much is washer number",  # "how much is washer" is whole; its number may follow
+    "how much is the machine number",
+    "is the number",  # "...on the machine right"
     "do you take",
     "dryer seven isn't",
     "how much",

@@ -80,7 +80,9 @@ class CompletenessJudge:
         query = normalize(text, self._tokenize)
         words = query.split()
         if self._tokenize == "words":
-            if len(words) < MIN_WORDS or words[-1] in CONTINUATION_WORDS:
+            if len(words) < MIN_WORDS:
+                return False
+            if words[-1] in CONTINUATION_WORDS and not self._number_asked_for(words, text):
                 return False
         elif not query:
             return False
@@ -93,6 +95,14 @@ class CompletenessJudge:
                      and best.score >= self._min_score
                      and best.score - runner_up >= self._margin)
         return confident and not self._number_may_follow(best.intent, text)
+
+    def _number_asked_for(self, words: list[str], text: str) -> bool:
+        """A last "number" that ends the question: it announces a machine's number ("dryer
+        number…", "the machine number…") where a machine was named, and may go on after an
+        article ("is the number…"), but "what is your phone number" is whole (it ended by
+        the full hangover before, every time)."""
+        return (words[-1] == "number" and words[-2] not in CONTINUATION_WORDS
+                and "machine" not in words and self._slots.extract(text).kind is None)
 
     def _number_may_follow(self, intent: str, text: str) -> bool:
         if intent != REPORT:
