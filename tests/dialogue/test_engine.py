@@ -28,6 +28,9 @@ NATURAL = [
     ("hello there", "greeting"),
     ("thank you so much", "thanks"),
     ("bye bye", "goodbye"),
+    ("buy for now", "goodbye"),  # how Whisper writes "bye for now"
+    ("buy buy", "goodbye"),
+    ("can i buy a laundry bag here", "supplies"),  # "buy" alone is still a purchase
     ("who won the football game last night", "fallback"),
 ]
 
