@@ -4,12 +4,12 @@ entries made under the old rule (Piper's per-sentence peak normalization) are no
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.tts.test_windowed import renamed_decoder_voice
 from vitad.config.schema import TtsSettings
 from vitad.tts.cache import AudioCache
 from vitad.tts.level import KNEE
@@ -114,16 +114,7 @@ def test_a_voice_decoded_in_one_go_gets_the_same_gain(
         tts: PiperTts, tmp_path: Path) -> None:
     """The same voice with its decoder renamed (another export: not windowed) measures its
     gain from the one-shot synthesis of the same check sentence, and gets the same one."""
-    import onnx
-
-    model = onnx.load(str(bundled_voice_path()))
-    for node in model.graph.node:
-        if node.name.startswith("/dec/"):
-            node.name = "/vocoder/" + node.name[len("/dec/"):]
-    voice = tmp_path / "en_US-other-medium.onnx"
-    onnx.save(model, str(voice))
-    shutil.copy(f"{bundled_voice_path()}.json", f"{voice}.json")
-    del model
+    voice = renamed_decoder_voice(tmp_path)
     one_go = PiperTts(SHIPPED.model_copy(update={"voice": str(voice)}),
                       cache_dir=tmp_path / "cache")
     assert not one_go.windowed

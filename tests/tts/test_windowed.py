@@ -142,7 +142,7 @@ def test_a_barge_in_leaves_no_half_chunk_in_the_cache(quiet: PiperTts) -> None:
     assert not quiet.spoken(text).cached  # synthesized afresh, whole
 
 
-def _renamed_decoder(tmp_path: Path) -> Path:
+def renamed_decoder_voice(tmp_path: Path) -> Path:
     """The real voice with its decoder's nodes renamed: another export of the same graph."""
     import onnx
 
@@ -161,7 +161,7 @@ def test_a_voice_without_the_decoder_node_falls_back_to_one_shot(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     import onnx
 
-    voice = _renamed_decoder(tmp_path)
+    voice = renamed_decoder_voice(tmp_path)
     with pytest.raises(SplitUnavailable, match="/dec/"):
         split_graph(onnx.load(str(voice)))
     with caplog.at_level(logging.INFO, logger="vitad.tts.piper_engine"):
