@@ -20,7 +20,7 @@ handling are shared with bench/accuracy.py.
 Usage:
   python bench/endpoint.py [--engine pocketsphinx|vosk|whisper] [--split dev|test|all]
          [--early 0.25] [--stable 0.4] [--room-db 10] [--noise babble,white]
-         [--every N] [--limit N] [--speak]
+         [--every N] [--limit N] [--speak] [--vad-denoise off|webrtc|rnnoise|deepfilternet]
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def prepare_all_replies(engines: Any) -> None:
 
 def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
         stable_s: float = 0.0, room_db: float | None = None,
-        speak: bool = False) -> list[dict[str, Any]]:
+        speak: bool = False, vad_denoise: str | None = None) -> list[dict[str, Any]]:
     """One row per clip: latency, cut-off, reason, correct — early on and off (and with
     ``speak``, when the reply's first audio started)."""
     from vitad.pipeline.engines import load_engines
@@ -108,7 +108,9 @@ def run(engine: str, early_s: float, clips: list[dict], corpus: Path,
         engines.tts = None  # captions only
     timed = TimedRecognizer(engines.recognizer)
     engines.recognizer = timed  # type: ignore[assignment]
-    room = {} if room_db is None else {"quieter_than_customer_db": room_db}
+    room: dict[str, Any] = {} if room_db is None else {"quieter_than_customer_db": room_db}
+    if vad_denoise is not None:
+        room["vad_noise_suppression"] = vad_denoise
     variants = {
         mode: config.model_copy(update={"listen": config.listen.model_copy(
             update={"early_hangover_s": s, "stable_partial_s": stable, **room})})
@@ -207,6 +209,8 @@ def main() -> None:
     parser.add_argument("--room-margin", type=float, default=None,
                         help="override vitad.pipeline.endpoint.ROOM_MARGIN_DB (dB over the "
                              "room's level before the wake that still counts as the room)")
+    parser.add_argument("--vad-denoise", choices=["off", "webrtc", "rnnoise", "deepfilternet"],
+                        help="[listen] vad_noise_suppression of both runs (default: shipped)")
     parser.add_argument("--noise", help="only these noise kinds (comma-separated)")
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--speak", action="store_true",
@@ -237,13 +241,14 @@ def main() -> None:
           file=sys.stderr)
     started = time.perf_counter()
     rows = run(args.engine, args.early, clips, args.corpus, args.stable, args.room_db,
-               args.speak)
+               args.speak, args.vad_denoise)
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.write_text(json.dumps({"split": args.split, "engine": args.engine,
                                "early_hangover_s": args.early,
                                "stable_partial_s": args.stable, "room_db": args.room_db,
                                "room_margin_db": args.room_margin,
+                               "vad_denoise": args.vad_denoise,
                                "cut_margin_s": CUT_MARGIN_S,
                                "corpus_fingerprint": manifest.get("fingerprint"),
                                "rows": rows}, indent=1))

@@ -14,7 +14,13 @@ A rerun with an unchanged paraphrase list and generator reuses the existing corp
 voices with sampling noise differ per synthesis, so ``--force`` gives a slightly different
 (but equally distributed) corpus.
 
+A second, independent corpus to tune on (so the test split stays unseen): other paraphrases,
+another seed (other noise takes, talkers, voice/SNR assignment), no stream, e.g.
+  python bench/corpus/generate.py --paraphrases bench/corpus/paraphrases_fresh.toml \
+      --seed 7 --stream-min 0 --out bench/corpus/out-fresh
+
 Usage: python bench/corpus/generate.py [--out DIR] [--stream-min 30] [--force]
+       [--paraphrases TOML] [--seed N]
 """
 
 from __future__ import annotations
@@ -42,7 +48,8 @@ from vitad.config.schema import Config
 HERE = Path(__file__).resolve().parent
 PARAPHRASES = HERE / "paraphrases.toml"
 DEFAULT_OUT = HERE / "out"
-SEED = 20240611
+DEFAULT_SEED = 20240611
+SEED = DEFAULT_SEED  # main() sets it from --seed before anything is generated
 CORPUS_VERSION = 1  # bump when a change here should regenerate existing corpora
 SR = INTERNAL_RATE
 WAKE_TEXT = "Hey Jarvis."
@@ -322,11 +329,13 @@ def round_robin(n: int, values: list, rng: np.random.Generator) -> list:
     return out
 
 
-def fingerprint(stream_min: float) -> str:
+def fingerprint(stream_min: float, paraphrases: Path = PARAPHRASES) -> str:
     h = hashlib.sha256()
-    h.update(PARAPHRASES.read_bytes())
+    h.update(paraphrases.read_bytes())
     h.update(f"v{CORPUS_VERSION}".encode())
     h.update(str(stream_min).encode())
+    if SEED != DEFAULT_SEED:  # (the default corpus keeps its fingerprint)
+        h.update(f"seed{SEED}".encode())
     return h.hexdigest()[:16]
 
 
@@ -358,9 +367,10 @@ def build_clip(synth: Synth, voice: Voice, text: str, wake: bool, seed: int
     return np.concatenate(parts), times
 
 
-def generate(out: Path, stream_min: float, force: bool) -> Path:
+def generate(out: Path, stream_min: float, force: bool,
+             paraphrases: Path = PARAPHRASES) -> Path:
     manifest_path = out / "manifest.json"
-    key = fingerprint(stream_min)
+    key = fingerprint(stream_min, paraphrases)
     if manifest_path.exists() and not force:
         old = json.loads(manifest_path.read_text())
         if old.get("fingerprint") == key:
@@ -370,7 +380,7 @@ def generate(out: Path, stream_min: float, force: bool) -> Path:
     work = Path(tempfile.mkdtemp(prefix="vitad-corpus-"))
     try:
         config = shipped_config()
-        items = load_paraphrases(config)
+        items = load_paraphrases(config, paraphrases)
         synth = Synth(work, config)
         print("synthesizing babble talkers ...", flush=True)
         noise = make_noise_fn(synth)
@@ -414,19 +424,21 @@ def generate(out: Path, stream_min: float, force: bool) -> Path:
                 "intent": None, "kind": None, "number": None,
                 "split": "dev" if j % 2 == 0 else "test", "voice": "none", "noise": kind,
                 "snr_db": snr}, audio))
-        print(f"building the {stream_min:g} min false-wake stream ...", flush=True)
-        stream = build_stream(synth, noise, stream_min, items)
-        write_wav(out / "stream.wav", stream, SR)
         manifest = {"fingerprint": key, "rate": SR, "seed": SEED,
+                    "paraphrases": paraphrases.name,
                     "voices": [v.name for v in CUSTOMERS], "noises": NOISE_KINDS,
-                    "snr_levels": SNR_LEVELS, "clips": clips,
-                    "stream": {"file": "stream.wav", "duration_s": len(stream) / SR,
-                               "description": "babble + washer/dryer noise with occasional "
-                                              "customer speech, no wake word"}}
+                    "snr_levels": SNR_LEVELS, "clips": clips}
+        if stream_min > 0:
+            print(f"building the {stream_min:g} min false-wake stream ...", flush=True)
+            stream = build_stream(synth, noise, stream_min, items)
+            write_wav(out / "stream.wav", stream, SR)
+            manifest["stream"] = {"file": "stream.wav", "duration_s": len(stream) / SR,
+                                  "description": "babble + washer/dryer noise with occasional "
+                                                 "customer speech, no wake word"}
         tmp = manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(manifest, indent=1))
         tmp.replace(manifest_path)
-        print(f"wrote {len(clips)} clips + {len(stream) / SR / 60:.0f} min stream to {out}")
+        print(f"wrote {len(clips)} clips + {stream_min:g} min stream to {out}")
         return manifest_path
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -467,8 +479,14 @@ def main() -> None:
     parser.add_argument("--stream-min", type=float, default=30.0,
                         help="minutes of babble + machine noise for false wakes per hour")
     parser.add_argument("--force", action="store_true", help="regenerate even if up to date")
+    parser.add_argument("--paraphrases", type=Path, default=PARAPHRASES,
+                        help="the questions to speak (default: paraphrases.toml)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED,
+                        help="another seed: other noise takes, talkers and assignments")
     args = parser.parse_args()
-    generate(args.out, args.stream_min, args.force)
+    global SEED
+    SEED = args.seed
+    generate(args.out, args.stream_min, args.force, args.paraphrases)
 
 
 if __name__ == "__main__":
