@@ -228,7 +228,13 @@ def test_a_garbage_or_half_applicable_config_changes_nothing(
     with caplog.at_level(logging.ERROR, "vitad.daemon"):
         assert running.reload() is None
     assert "listen.noise_suppression" in caplog.text
-    assert running.reloader.rejected == 2 and running.reloader.applied == 0
+    running.path.write_text(good)
+    running.edit(lambda d: d["listen"].update(vad_noise_suppression="deepfilternet"))
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, "vitad.daemon"):
+        assert running.reload() is None
+    assert "listen.vad_noise_suppression" in caplog.text
+    assert running.reloader.rejected == 3 and running.reloader.applied == 0
     dialogue = running.pipeline.turns.dialogue
     running.reloader.apply_pending()
     assert running.pipeline.turns.dialogue is dialogue and running.mic.ok

@@ -42,6 +42,9 @@ class Rig:
         self.wake = FakeWake(wake_at)
         self.vad = FakeVad()
         self.rec = FakeRecognizer(words)
+        # The fake VAD reads loudness off flat test levels, which a noise suppressor would
+        # remove (tests/audio/test_denoise.py covers the VAD's denoiser).
+        listen.setdefault("vad_noise_suppression", "off")  # type: ignore[arg-type]
         self.listener = Listener(
             wake_settings or WakeSettings(), ListenSettings(**listen), self.wake,  # type: ignore[arg-type]
             self.vad, self.rec, self.bus, self.utterances.append, gate=gate, barge_in=barge_in,

@@ -307,3 +307,32 @@ def make_denoiser(kind: str) -> Denoiser | None:
         return DeepFilterDenoiser()
     raise DenoiserUnavailable(
         f"noise_suppression {kind!r}: expected one of off, webrtc, rnnoise, deepfilternet")
+
+
+class DenoiserSlot:
+    """The denoiser one setting names, rebuilt only when a reload changes that setting.
+
+    ``process`` passes audio through unchanged while the setting is "off" (or the engine
+    could not be loaded after a reload: a reload must not break a working box).
+    """
+
+    def __init__(self, setting: str) -> None:
+        self.setting = setting  # e.g. "listen.noise_suppression", for messages
+        self.kind = "off"
+        self.denoiser: Denoiser | None = None
+
+    def sync(self, kind: str) -> None:
+        """Use the engine ``kind``. Raises :class:`DenoiserUnavailable` if it cannot be
+        loaded; the slot then passes audio through, and does not retry until ``kind``
+        changes again (one log line per change, not one per turn)."""
+        if kind == self.kind:
+            return
+        self.kind, self.denoiser = kind, None
+        self.denoiser = make_denoiser(kind)
+
+    def reset(self) -> None:
+        if self.denoiser is not None:
+            self.denoiser.reset()
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        return samples if self.denoiser is None else self.denoiser.process(samples)

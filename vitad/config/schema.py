@@ -124,8 +124,11 @@ class ListenSettings(Section):
     max_utterance_s: Annotated[float, Field(ge=1, le=60)] = 10.0
     no_speech_timeout_s: Annotated[float, Field(ge=0.5, le=30)] = 5.0
     vad_threshold: Annotated[float, Field(gt=0, lt=1)] = 0.5
-    # Denoise what the recognizer hears (not the wake word / VAD): vitad/audio/denoise.py.
+    # Denoise what the recognizer hears (not the wake word): vitad/audio/denoise.py.
     noise_suppression: Literal["off", "webrtc", "rnnoise", "deepfilternet"] = "off"
+    # Denoise what the VAD judges (its probability only; levels stay raw), except in a room of
+    # voices: see config/vitad.toml.
+    vad_noise_suppression: Literal["off", "webrtc", "rnnoise", "deepfilternet"] = "webrtc"
 
 
 class AsrSettings(Section):

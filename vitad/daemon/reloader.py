@@ -113,13 +113,14 @@ def plan_reload(old: Config, new: Config) -> ReloadPlan:
 def check_noise_suppression(old: Config, new: Config) -> None:
     """A noise suppressor the reload asks for must be available, or the reload is rejected
     (the listener would otherwise quietly run without it). Built once here to prove it."""
-    kind = new.listen.noise_suppression
-    if kind == old.listen.noise_suppression:
-        return
-    try:
-        make_denoiser(kind)
-    except DenoiserUnavailable as exc:
-        raise ConfigError("listen.noise_suppression", [str(exc)]) from None
+    for name in ("noise_suppression", "vad_noise_suppression"):
+        kind = getattr(new.listen, name)
+        if kind == getattr(old.listen, name):
+            continue
+        try:
+            make_denoiser(kind)
+        except DenoiserUnavailable as exc:
+            raise ConfigError(f"listen.{name}", [str(exc)]) from None
 
 
 class LoadEngines(Protocol):

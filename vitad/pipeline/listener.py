@@ -17,7 +17,7 @@ import numpy as np
 
 from vitad import events as ev
 from vitad.asr.base import Recognizer, RecognizerStream, domain_partial, mark_wake
-from vitad.audio.denoise import Denoiser, DenoiserUnavailable, make_denoiser
+from vitad.audio.denoise import DenoiserSlot, DenoiserUnavailable
 from vitad.audio.format import AudioChunk
 from vitad.config.schema import ListenSettings, WakeSettings
 from vitad.dialogue.text import normalize, strip_leading_words
@@ -104,9 +104,11 @@ class Listener:
         self._vad_clock = 0.0
         self._turn: _Turn | None = None
         self.ignored_self_wakes = 0
-        self._denoiser: Denoiser | None = None
-        self._denoiser_kind = "off"
-        self._sync_denoiser(strict=True)
+        # What the recognizer hears, and (separately) what the VAD hears: see _sync_denoisers.
+        self._asr_denoiser = DenoiserSlot("listen.noise_suppression")
+        self._vad_denoiser = DenoiserSlot("listen.vad_noise_suppression")
+        self._vad_pending_clean = np.zeros(0, dtype=np.int16)
+        self._sync_denoisers(strict=True)
 
     def replace(self, wake_settings: WakeSettings, listen_settings: ListenSettings,
                 wake: WakeDetector, vad: SpeechProbability, recognizer: Recognizer,
@@ -150,26 +152,24 @@ class Listener:
         self._turn.stream.accept(self._for_asr(chunk.samples))
         self._run_vad(chunk)
 
-    def _sync_denoiser(self, strict: bool = False) -> None:
-        """Build the recognizer's noise suppressor for ``listen.noise_suppression``.
+    def _sync_denoisers(self, strict: bool = False) -> None:
+        """Build the noise suppressors ``listen.noise_suppression`` (the recognizer's input)
+        and ``listen.vad_noise_suppression`` (the VAD's) name.
 
-        At start a missing package is an error; after a reload it is logged and the
-        recognizer hears the raw audio (a reload must not break a working box).
+        At start a missing package is an error; after a reload it is logged and that stage
+        hears the raw audio (a reload must not break a working box).
         """
-        kind = self.settings.noise_suppression
-        if kind == self._denoiser_kind:
-            return
-        try:
-            self._denoiser = make_denoiser(kind)
-        except DenoiserUnavailable as exc:
-            if strict:
-                raise AudioFailure("noise_suppression", str(exc)) from None
-            log.error("listen: %s; the recognizer hears unprocessed audio", exc)
-            self._denoiser = None
-        self._denoiser_kind = kind
+        for slot, kind in ((self._asr_denoiser, self.settings.noise_suppression),
+                           (self._vad_denoiser, self.settings.vad_noise_suppression)):
+            try:
+                slot.sync(kind)
+            except DenoiserUnavailable as exc:
+                if strict:
+                    raise AudioFailure(slot.setting, str(exc)) from None
+                log.error("listen: %s; %s hears unprocessed audio", exc, slot.setting)
 
     def _for_asr(self, samples: np.ndarray) -> np.ndarray:
-        return samples if self._denoiser is None else self._denoiser.process(samples)
+        return self._asr_denoiser.process(samples)
 
     def _accept_wake(self, detection: Detection, t: float) -> bool:
         if not self.gate(t):
@@ -214,12 +214,20 @@ class Listener:
         playing = self.gate(t)
         self.bus.publish(ev.Wake(t, detection.model, round(detection.score, 3), barge_in=playing))
         self.bus.publish(ev.Listening(t, turn_id))
-        self._turn = _Turn(turn_id, self.recognizer.start(), self._endpointer(t), wake_t=t)
+        self._sync_denoisers()
+        endpointer = self._endpointer(t)
+        # The VAD's denoiser (WebRTC's, like the others, models steady noise) is for rooms
+        # without voices: in babble it suppresses the room's talk unevenly, and the gaps it
+        # leaves between the wake word and the question ended a turn early on a stray partial
+        # (bench/endpoint.py); there the VAD hears the raw mic, as the babble rules expect.
+        denoised = self._vad_denoiser.denoiser is not None and endpointer.room_level is None
+        self._turn = _Turn(turn_id, self.recognizer.start(), endpointer, wake_t=t,
+                           vad_denoised=denoised)
         self.vad.reset()
-        self._sync_denoiser()
-        if self._denoiser is not None:
-            self._denoiser.reset()  # each turn starts clean; it hears the pre-roll first
+        for slot in (self._asr_denoiser, self._vad_denoiser):
+            slot.reset()  # each turn starts clean; it hears the pre-roll first
         self._vad_pending = np.zeros(0, dtype=np.int16)
+        self._vad_pending_clean = np.zeros(0, dtype=np.int16)
         preroll = list(self._ring)
         self._vad_clock = preroll[0].timestamp if preroll else t
         # The pre-roll (which includes the chunk that fired) goes to the recognizer so a
@@ -249,11 +257,16 @@ class Listener:
                 assert self.complete is not None
                 turn.endpointer.note_partial(bool(judged) and self.complete(judged), t)
         data = np.concatenate([self._vad_pending, chunk.samples])
+        # The VAD judges denoised audio (vad_noise_suppression); the levels stay the raw
+        # mic's, as comparable with the room's before the wake. Same length, so same frames.
+        clean = (np.concatenate([self._vad_pending_clean,
+                                 self._vad_denoiser.process(chunk.samples)])
+                 if turn.vad_denoised else data)
         usable = len(data) - len(data) % VAD_FRAME
-        self._vad_pending = data[usable:]
+        self._vad_pending, self._vad_pending_clean = data[usable:], clean[usable:]
         for i in range(0, usable, VAD_FRAME):
             frame = data[i : i + VAD_FRAME]
-            probability = self.vad(frame)
+            probability = self.vad(clean[i : i + VAD_FRAME])
             start = self._vad_clock
             self._vad_clock += VAD_FRAME / 16000
             if self._vad_clock <= turn.wake_t:
@@ -323,8 +336,9 @@ class Listener:
 
 class _Turn:
     def __init__(self, turn_id: str, stream: RecognizerStream, endpointer: Endpointer,
-                 wake_t: float) -> None:
+                 wake_t: float, vad_denoised: bool = False) -> None:
         self.turn_id = turn_id
+        self.vad_denoised = vad_denoised  # does the VAD judge denoised audio this turn?
         self.stream = stream
         self.endpointer = endpointer
         self.wake_t = wake_t
