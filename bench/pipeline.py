@@ -125,6 +125,8 @@ def main() -> None:
                         help="also run the real `vitad run` process (default: yes)")
     parser.add_argument("--early", type=float, default=None,
                         help="[listen] early_hangover_s for every run (default: the shipped)")
+    parser.add_argument("--vad-denoise", choices=["off", "webrtc", "rnnoise", "deepfilternet"],
+                        help="[listen] vad_noise_suppression for every run (default: shipped)")
     parser.add_argument("--engine", default="pocketsphinx", help="ASR engine of the process runs")
     parser.add_argument("--tts-cache", type=Path,
                         default=Path.home() / ".cache" / "vitad-bench" / "tts-cache",
@@ -134,11 +136,14 @@ def main() -> None:
                              "speculation on and off")
     args = parser.parse_args()
     config = load_config(None)
-    listen = {} if args.early is None else {"early_hangover_s": args.early}
+    listen: dict[str, object] = {} if args.early is None else {"early_hangover_s": args.early}
+    if args.vad_denoise is not None:
+        listen["vad_noise_suppression"] = args.vad_denoise
     if listen:
         config = config.model_copy(update={"listen": config.listen.model_copy(update=listen)})
     print(f"[listen] hangover {config.listen.hangover_s:.2f} s, early hangover "
-          f"{config.listen.early_hangover_s:.2f} s")
+          f"{config.listen.early_hangover_s:.2f} s, VAD denoiser "
+          f"{config.listen.vad_noise_suppression}")
     cache = Path(tempfile.mkdtemp(prefix="vitad-bench-"))
     try:
         start = time.perf_counter()
