@@ -404,6 +404,21 @@ def _secs(x: float | None) -> str:
     return "–" if x is None else f"{x:.2f}"
 
 
+
+def new_results_file(kind: str) -> Path:
+    """``bench/results/<kind>-<time>.json``, created empty and never shared: two runs that
+    finish in the same second once wrote one file between them."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    n = 0
+    while True:
+        out = RESULTS / f"{kind}-{stamp}{f'-{n}' if n else ''}.json"
+        try:
+            out.touch(exist_ok=False)  # O_EXCL: the other run gets the next name
+            return out
+        except FileExistsError:
+            n += 1
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--engine", default="pocketsphinx",
@@ -442,8 +457,7 @@ def main() -> None:
           f"{len(setups)} configuration(s)", file=sys.stderr)
 
     rows = []
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = new_results_file("accuracy")
     stream = None if args.no_stream else false_wakes_per_hour(args.corpus, manifest)
     if stream is not None:
         print(f"false wakes on the stream: {stream['per_hour']:g} per hour", file=sys.stderr)

@@ -41,10 +41,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from accuracy import (  # noqa: E402
     CORPUS,
-    RESULTS,
     ClipResult,
     TimedRecognizer,
     build_config,
+    new_results_file,
     pick_turn,
     setup_from,
 )
@@ -242,8 +242,7 @@ def main() -> None:
     started = time.perf_counter()
     rows = run(args.engine, args.early, clips, args.corpus, args.stable, args.room_db,
                args.speak, args.vad_denoise)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"endpoint-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out = new_results_file("endpoint")
     out.write_text(json.dumps({"split": args.split, "engine": args.engine,
                                "early_hangover_s": args.early,
                                "stable_partial_s": args.stable, "room_db": args.room_db,
