@@ -220,6 +220,7 @@ class Listener:
         # without voices: in babble it suppresses the room's talk unevenly, and the gaps it
         # leaves between the wake word and the question ended a turn early on a stray partial
         # (bench/endpoint.py); there the VAD hears the raw mic, as the babble rules expect.
+        # (The room is only classified while that rule is on: quieter_than_customer_db > 0.)
         denoised = self._vad_denoiser.denoiser is not None and endpointer.room_level is None
         self._turn = _Turn(turn_id, self.recognizer.start(), endpointer, wake_t=t,
                            vad_denoised=denoised)
