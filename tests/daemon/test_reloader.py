@@ -222,18 +222,14 @@ def test_a_garbage_or_half_applicable_config_changes_nothing(
         raise DenoiserUnavailable(f"noise_suppression '{kind}' needs the 'x' package")
 
     monkeypatch.setattr(reloader_module, "make_denoiser", unavailable)
-    running.path.write_text(good)
-    running.edit(lambda d: d["listen"].update(noise_suppression="rnnoise"))
-    caplog.clear()
-    with caplog.at_level(logging.ERROR, "vitad.daemon"):
-        assert running.reload() is None
-    assert "listen.noise_suppression" in caplog.text
-    running.path.write_text(good)
-    running.edit(lambda d: d["listen"].update(vad_noise_suppression="deepfilternet"))
-    caplog.clear()
-    with caplog.at_level(logging.ERROR, "vitad.daemon"):
-        assert running.reload() is None
-    assert "listen.vad_noise_suppression" in caplog.text
+    for setting, kind in (("noise_suppression", "rnnoise"),
+                          ("vad_noise_suppression", "deepfilternet")):
+        running.path.write_text(good)
+        running.edit(lambda d, s=setting, k=kind: d["listen"].update({s: k}))
+        caplog.clear()
+        with caplog.at_level(logging.ERROR, "vitad.daemon"):
+            assert running.reload() is None
+        assert f"listen.{setting}" in caplog.text
     assert running.reloader.rejected == 3 and running.reloader.applied == 0
     dialogue = running.pipeline.turns.dialogue
     running.reloader.apply_pending()
