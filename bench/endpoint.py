@@ -19,7 +19,7 @@ handling are shared with bench/accuracy.py.
 
 Usage:
   python bench/endpoint.py [--engine pocketsphinx|vosk|whisper] [--split dev|test|all]
-         [--early 0.25] [--stable 0.4] [--room-db 10] [--noise babble,white]
+         [--early 0.24] [--stable 0.4] [--room-db 10] [--noise babble,white]
          [--every N] [--limit N] [--speak] [--vad-denoise off|webrtc|rnnoise|deepfilternet]
 """
 
@@ -198,7 +198,7 @@ def main() -> None:
     parser.add_argument("--engine", default="pocketsphinx",
                         choices=["pocketsphinx", "vosk", "whisper"])
     parser.add_argument("--split", default="dev", choices=["dev", "test", "all"])
-    parser.add_argument("--early", type=float, default=0.25,
+    parser.add_argument("--early", type=float, default=0.24,
                         help="early_hangover_s of the early run (the other run: 0, off)")
     parser.add_argument("--every", type=int, default=1, help="only every Nth clip")
     parser.add_argument("--limit", type=int, help="only the first N clips")

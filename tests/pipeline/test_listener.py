@@ -11,7 +11,7 @@ from tests.fakes import LOUD, FakeRecognizer, FakeStream, FakeVad, FakeWake
 from vitad import events as ev
 from vitad.audio.wavfile import chunks_from_array
 from vitad.config.schema import ListenSettings, WakeSettings
-from vitad.pipeline.listener import Listener, Utterance
+from vitad.pipeline.listener import EARLY_PAD_S, Listener, Utterance
 from vitad.pipeline.wake import Detection
 
 RATE = 16000
@@ -297,9 +297,10 @@ def test_the_stream_is_told_where_the_wake_fired_after_the_pre_roll() -> None:
     assert 0.6 * 16000 <= marks[0] <= 0.8 * 16000  # exactly the pre-roll had been fed
 
 
-def test_ending_early_gives_the_recognizer_the_rest_of_the_hangover_as_silence() -> None:
+def test_ending_early_gives_the_recognizer_some_silence() -> None:
     """PocketSphinx finalizes worse on 0.25 s of trailing silence than on 0.5 s (it lost the
-    number of "washer five is broken"): the missing 0.25 s is fed as digital silence."""
+    number of "washer five is broken"): EARLY_PAD_S more is fed as digital silence, never
+    more than the rest of the normal hangover."""
     def fed_after_the_last_chunk(early_hangover_s: float) -> int:
         rig = Rig([1.2], ASKED, complete=ends_with_close, hangover_s=0.5,
                   early_hangover_s=early_hangover_s, preroll_s=0.6)
@@ -317,7 +318,8 @@ def test_ending_early_gives_the_recognizer_the_rest_of_the_hangover_as_silence()
         (utt,) = rig.utterances
         return accepted[-1] if utt.endpoint.reason == "early" else 0
 
-    assert fed_after_the_last_chunk(0.25) == int(0.25 * 16000)
+    assert fed_after_the_last_chunk(0.25) == int(EARLY_PAD_S * 16000)
+    assert fed_after_the_last_chunk(0.45) == int(0.05 * 16000)  # the rest of the hangover
     assert fed_after_the_last_chunk(0.0) == 0  # early endpointing off: nothing added
 
 

@@ -112,7 +112,7 @@ class ListenSettings(Section):
     hangover_s: Annotated[float, Field(ge=0.1, le=3)] = 0.5
     # A shorter hangover when the partial transcript is already a complete question
     # (vitad/pipeline/completeness.py); 0 = off. Streaming recognizers only.
-    early_hangover_s: Annotated[float, Field(ge=0, le=3)] = 0.25  # see config/vitad.toml
+    early_hangover_s: Annotated[float, Field(ge=0, le=3)] = 0.24  # see config/vitad.toml
     # In a chatty room: a complete partial unchanged this long (while the room is quieter than
     # the customer was) ends the turn too; 0 = off (the default, see config/vitad.toml).
     stable_partial_s: Annotated[float, Field(ge=0, le=3)] = 0.0
