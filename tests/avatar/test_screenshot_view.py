@@ -133,3 +133,45 @@ def test_view_runs_frames_on_dummy_display(config: Config) -> None:
     finally:
         view.close()
     assert not view.active
+
+
+def test_resting_frames_at_idle_fps_and_a_wake_word_draws_at_once(config: Config) -> None:
+    view = AvatarView(config, "Hey Jarvis", seed=3)
+    assert view.start() is True
+    try:
+        assert view.renderer is not None
+        drawn: list[float] = []
+        draw = view.renderer.draw
+        view.renderer.draw = lambda state: (drawn.append(state.now), draw(state))[1]  # type: ignore[method-assign]
+
+        def frames_in_one_second(start: float) -> int:
+            before = len(drawn)
+            for i in range(120):  # the daemon's loop may come round far more often than frames
+                view.frame(start + i / 120)
+            return len(drawn) - before
+
+        t = 100.0
+        assert view.resting
+        assert frames_in_one_second(t) == pytest.approx(config.avatar.idle_fps, abs=1)
+        view.handle(Listening(t=t + 1.0, turn_id="w"))
+        assert not view.resting
+        view.frame(t + 1.0 + 1e-4)  # not a resting frame away: at once
+        assert len(drawn) and drawn[-1] >= t + 1.0
+        assert frames_in_one_second(t + 1.01) == pytest.approx(config.avatar.fps, abs=1)
+    finally:
+        view.close()
+
+
+def test_idle_fps_never_exceeds_fps() -> None:
+    view = AvatarView(Config(avatar=AvatarSettings(fps=10, idle_fps=20)), "Hey Jarvis", seed=3)
+    assert view.start() is True
+    try:
+        assert view.renderer is not None
+        ticks: list[float] = []
+        tick = view.state.tick
+        view.state.tick = lambda now: (ticks.append(now), tick(now))[1]  # type: ignore[method-assign]
+        for i in range(120):
+            view.frame(200.0 + i / 120)
+        assert len(ticks) == pytest.approx(10, abs=1)  # fps, not idle_fps
+    finally:
+        view.close()

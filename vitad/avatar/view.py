@@ -22,6 +22,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Modes where nothing but breathing, blinks and cards move (see [avatar] idle_fps).
+RESTING_MODES = frozenset({"idle", "degraded", "night"})
+
 
 class AvatarView:
     def __init__(
@@ -63,10 +66,18 @@ class AvatarView:
 
     def handle(self, event: Event) -> None:
         """Feed one pipeline event. Call from the thread that owns pygame. Never raises."""
+        resting = self.resting
         try:
             self.state.on_event(event)
         except Exception:
             log.exception("avatar: failed to handle %s", getattr(event, "type", event))
+        if resting and not self.resting:
+            self._next_frame = 0.0  # a customer: show it now, not at the next resting frame
+
+    @property
+    def resting(self) -> bool:
+        """Nothing is happening (no turn, no error): frames at ``[avatar] idle_fps``."""
+        return self.state.mode in RESTING_MODES
 
     def frame(self, now: float | None = None) -> None:
         """Pump SDL events and draw if a frame is due (capped at ``[avatar] fps``)."""
@@ -82,7 +93,8 @@ class AvatarView:
                 self.renderer.invalidate()
             if now < self._next_frame:
                 return
-            period = 1.0 / self.config.avatar.fps
+            avatar = self.config.avatar
+            period = 1.0 / (min(avatar.idle_fps, avatar.fps) if self.resting else avatar.fps)
             # schedule on a fixed grid so timing does not drift, but never try to catch up
             self._next_frame = max(self._next_frame + period, now + period * 0.5)
             self.state.tick(now)
