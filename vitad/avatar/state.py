@@ -43,10 +43,12 @@ from vitad.events import (
     Wake,
 )
 
-__all__ = ["MODES", "TURN_MODES", "VISEMES", "AvatarState", "Overlay"]
+__all__ = ["MODES", "RESTING_MODES", "TURN_MODES", "VISEMES", "AvatarState", "Overlay"]
 
 MODES = ("idle", "listening", "thinking", "speaking", "degraded", "error", "night")
 TURN_MODES = ("listening", "thinking", "speaking")
+# Nobody is talking to us: only breathing, blinks and cards move ([avatar] idle_fps).
+RESTING_MODES = ("idle", "degraded", "night")
 
 
 @dataclass(frozen=True)

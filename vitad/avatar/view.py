@@ -13,7 +13,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from vitad.avatar.cards import wake_phrase_from_config
-from vitad.avatar.state import AvatarState
+from vitad.avatar.state import RESTING_MODES, AvatarState
 from vitad.config.schema import Config
 from vitad.events import Event
 
@@ -21,9 +21,6 @@ if TYPE_CHECKING:
     from vitad.avatar.renderer import Renderer
 
 log = logging.getLogger(__name__)
-
-# Modes where nothing but breathing, blinks and cards move (see [avatar] idle_fps).
-RESTING_MODES = frozenset({"idle", "degraded", "night"})
 
 
 class AvatarView:

@@ -48,9 +48,9 @@ class AvatarSettings(BaseModel):
     fps: Annotated[int, Field(ge=1, le=60)] = 30
     idle_fps: Annotated[int, Field(ge=1, le=60)] = 15
     """Frame rate while nobody is talking to us (idle, degraded, night; never above ``fps``).
-    Resting, only breathing, blinks and cards move; the daemon's idle CPU falls by ~0.5 % of a
-    core here (6.0 -> 5.5 %, bench/footprint.py conditions), more on a Pi at 1080p. A wake
-    word draws its first frame at once, and the turn runs at ``fps``."""
+    Resting, only breathing, blinks and cards move; the main thread's idle CPU fell from ~1.9
+    to ~1.5 % of a core here (dummy display, 60 s runs), more on a Pi at 1080p. A wake word
+    draws its first frame at once, and the turn runs at ``fps``."""
     size: Annotated[str, Field(pattern=r"^\d{3,5}x\d{3,5}$")] = "1280x720"
     """Window size on a desktop; KMSDRM fullscreen uses the screen's own mode."""
     fullscreen: StrictBool = True
